@@ -20,7 +20,7 @@ func TestScrub(t *testing.T) {
 		{"api-key: k1, other", "api-key: [REDACTED], other"},
 		{"Authorization: Bearer eyJhbGciOi.abc-123", "Authorization: Bearer [REDACTED]"},
 		{"dial https://admin:pa55@db.example:443/x", "dial https://admin:[REDACTED]@db.example:443/x"},
-			{"--user_pass=abc --admin_user=wp", "--user_pass=[REDACTED] --admin_user=wp"},
+		{"--user_pass=abc --admin_user=wp", "--user_pass=[REDACTED] --admin_user=wp"},
 		// Ordinary messages pass unchanged.
 		{"namespace store-shop is still terminating", "namespace store-shop is still terminating"},
 		{`secrets "shop-credentials" not found`, `secrets "shop-credentials" not found`},
