@@ -152,7 +152,7 @@ func TestProdWithoutDomainSaysHowToSetIt(t *testing.T) {
 	if !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("Load error = %v, want ErrInvalidConfig", err)
 	}
-	for _, want := range []string{"domain", "profile prod", "--domain", "STORECTL_DOMAIN=",
+	for _, want := range []string{"domain is not set", "profile prod", "--domain", "STORECTL_DOMAIN=",
 		filepath.Join(e.configHome, "storectl", "config.yaml"), "profiles.prod"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
@@ -454,8 +454,9 @@ func TestInvalidConfigFile(t *testing.T) {
 		{"yaml syntax", "domain: a.test\ncontext: c\n  e: f\n", 3, []string{"not valid YAML", "mapping values are not allowed"}},
 		{"unterminated quote", "domain: 'a.test\n", 2, []string{"not valid YAML"}},
 		{"tab indentation", "profiles:\n\tlocal: {}\n", 2, []string{"not valid YAML"}},
-		{"unknown key with suggestion", "# c\ndomian: a.test\n", 2, []string{`unknown key "domian"`, `did you mean "domain"?`, "allowed keys:"}},
+		{"unknown key with suggestion", "# c\ndomian: a.test\n", 2, []string{`unknown key "domian"`, `(did you mean "domain"?)`, "allowed keys:"}},
 		{"unknown key in section", "profiles:\n  prod:\n    colour: blue\n", 3, []string{`unknown key "profiles.prod.colour"`}},
+		{"merge key", "profiles:\n  prod:\n    <<: {domain: a.test}\n", 3, []string{"merge keys are not supported"}},
 		{"profile in a section", "profiles:\n  prod:\n    profile: local\n", 3, []string{"cannot be set inside a profile section"}},
 		{"unknown profile section", "profiles:\n  staging: {}\n", 2, []string{`unknown profile "staging"`, "allowed: local, prod"}},
 		{"int as string", "max-stores: \"ten\"\n", 1, []string{"max-stores must be a whole number", `"ten"`}},

@@ -168,8 +168,10 @@ func parseSetting(k, v *yaml.Node, into map[string]fileValue, fail func(int, str
 		msg := fmt.Sprintf("unknown key %q", where)
 		if section != "" && key == KeyProfile {
 			msg = fmt.Sprintf("%q cannot be set inside a profile section; set it at the top level", where)
+		} else if key == "<<" {
+			msg += " (YAML merge keys are not supported; repeat the settings instead)"
 		} else if s := suggest(key, allowed); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		return fail(k.Line, "%s; allowed keys: %s", msg, strings.Join(allowed, ", "))
 	}

@@ -28,9 +28,14 @@ type ValueError struct {
 	Source Source
 	// Msg says what is allowed.
 	Msg string
+	// Missing is true when the setting is required and no source sets it.
+	Missing bool
 }
 
 func (e *ValueError) Error() string {
+	if e.Missing {
+		return fmt.Sprintf("%s is not set: %s", e.Key, e.Msg)
+	}
 	from := ""
 	if e.Source.Kind != "" {
 		from = " (from " + e.Source.String() + ")"
@@ -129,7 +134,7 @@ func (c *Config) missingDomain() error {
 	if where == "" {
 		where = DefaultFilePath()
 	}
-	return &ValueError{Key: KeyDomain, Value: "", Source: c.sources[KeyDomain], Msg: fmt.Sprintf(
+	return &ValueError{Key: KeyDomain, Missing: true, Source: c.sources[KeyDomain], Msg: fmt.Sprintf(
 		"profile %s needs the domain stores are served under, and has no default: "+
 			"set it with --domain shop.example.com, %s=shop.example.com, or `domain: shop.example.com` in %s "+
 			"(at the top level or under %s.%s)",
