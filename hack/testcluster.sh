@@ -1,0 +1,508 @@
+#!/usr/bin/env bash
+# The storectl sandbox: a real control plane (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler built from source) with nodes
+# simulated by kwok, for tests, benchmarks and trying storectl locally.
+#
+#   hack/testcluster.sh up               start (building what is missing), print the kubeconfig path
+#   hack/testcluster.sh down             stop every process it started and remove its state
+#   hack/testcluster.sh status           say whether it runs, and its processes
+#   hack/testcluster.sh kubeconfig       print the kubeconfig path
+#   hack/testcluster.sh kubectl ARGS...  the pinned kubectl against the sandbox
+#   hack/testcluster.sh build            build the binaries into the cache only
+#   hack/testcluster.sh apiserver stop|start
+#                                        stop or restart kube-apiserver alone
+#   hack/testcluster.sh acquire PID / release PID
+#                                        shared use by test processes: the last
+#                                        one out stops a sandbox that a test started
+#
+# Only `up` and `kubeconfig` write to stdout (the path); everything else the
+# script says goes to stderr.
+#
+# Environment:
+#   STORECTL_SANDBOX_READY_DELAY  how long containers take to become Ready (default 2s; 0s to minutes)
+#   XDG_CACHE_HOME                binaries live in $XDG_CACHE_HOME/storectl-testcluster (default ~/.cache)
+#   XDG_STATE_HOME                the running sandbox lives in $XDG_STATE_HOME/storectl-testcluster (default ~/.local/state)
+set -euo pipefail
+
+readonly KUBE_VERSION=v1.37.2
+readonly ETCD_VERSION=v3.6.16
+readonly KWOK_VERSION=v0.8.0
+readonly CLUSTER=storectl-sandbox
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly ROOT
+readonly TOOLS="$ROOT/hack/tools"
+readonly MANIFESTS="$ROOT/hack/kwok"
+
+readonly CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/storectl-testcluster"
+readonly STATE="${XDG_STATE_HOME:-$HOME/.local/state}/storectl-testcluster"
+readonly LOCK="$STATE/lock"
+readonly KWOK_HOME="$STATE/kwok"
+readonly CLUSTER_DIR="$KWOK_HOME/clusters/$CLUSTER"
+readonly KUBECONFIG_PATH="$CLUSTER_DIR/kubeconfig.yaml"
+readonly LEASES="$STATE/leases"
+readonly EPHEMERAL="$STATE/started-for-tests"
+
+readonly ETCD="$CACHE/etcd-$ETCD_VERSION/etcd"
+readonly KWOK="$CACHE/kwok-$KWOK_VERSION/kwok"
+readonly KWOKCTL="$CACHE/kwok-$KWOK_VERSION/kwokctl"
+readonly KUBE_DIR="$CACHE/kube-$KUBE_VERSION"
+readonly KUBECTL="$KUBE_DIR/kubectl"
+readonly KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+
+# kwokctl reads its work directory and the defaults it would otherwise
+# download from the environment; every binary is a local path, so it never
+# reaches for the network.
+export KWOK_WORKDIR="$KWOK_HOME"
+export KWOK_KUBE_VERSION="$KUBE_VERSION"
+export KWOK_KUBECTL_BINARY="$KUBECTL"
+# Tool builds never look at a workspace file the repository might grow.
+export GOWORK=off
+
+log() { printf 'testcluster: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+usage() {
+	sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
+}
+
+# with_lock runs its arguments holding the sandbox lock, so that concurrent
+# test packages and people agree on who starts and stops the cluster.
+with_lock() {
+	mkdir -p "$STATE"
+	exec {lock_fd}>>"$LOCK"
+	if ! flock -w 1800 "$lock_fd"; then
+		die "another testcluster.sh has held $LOCK for 30 minutes"
+	fi
+	"$@"
+	flock -u "$lock_fd"
+	exec {lock_fd}>&-
+}
+
+# duration_ms converts a Go-style duration (0, 500ms, 2s, 1m30s, 1h) to milliseconds.
+duration_ms() {
+	local rest=$1 total=0 n
+	[[ $rest == 0 ]] && { echo 0; return; }
+	[[ -n $rest ]] || return 1
+	while [[ -n $rest ]]; do
+		[[ $rest =~ ^([0-9]+)(ms|s|m|h)(.*)$ ]] || return 1
+		n=$((10#${BASH_REMATCH[1]}))
+		case ${BASH_REMATCH[2]} in
+		ms) total=$((total + n)) ;;
+		s) total=$((total + n * 1000)) ;;
+		m) total=$((total + n * 60000)) ;;
+		h) total=$((total + n * 3600000)) ;;
+		esac
+		rest=${BASH_REMATCH[3]}
+	done
+	echo "$total"
+}
+
+# --- building --------------------------------------------------------------
+
+kube_built() {
+	local b
+	for b in "${KUBE_BINARIES[@]}"; do
+		[[ -x "$KUBE_DIR/$b" ]] || return 1
+	done
+}
+
+# go_build builds into a scratch directory next to the cache entry and moves
+# the results in only when all succeeded, so an interrupted build never
+# leaves a half-written binary that a later run would trust.
+go_build() {
+	local dir=$1 ldflags=$2
+	shift 2
+	local tmp="$dir.partial"
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	go build -trimpath -ldflags "$ldflags" -o "$tmp/" "$@"
+	mkdir -p "$dir"
+	mv -f "$tmp"/* "$dir/"
+	rmdir "$tmp"
+}
+
+provisioner_path() {
+	local sum
+	sum=$(cat "$TOOLS/go.mod" "$TOOLS/go.sum" "$TOOLS"/provisioner/*.go | sha256sum)
+	echo "$CACHE/provisioner-${sum:0:12}/provisioner"
+}
+
+build() {
+	command -v go >/dev/null || die "go is not on PATH; it is needed once to build the sandbox binaries"
+	local started=$SECONDS
+	if [[ ! -x "$ETCD" ]]; then
+		log "building etcd $ETCD_VERSION into $CACHE (about a minute)"
+		(cd "$TOOLS/etcd" && go_build "$(dirname "$ETCD")" "-s -w" .)
+	fi
+	if [[ ! -x "$KWOK" || ! -x "$KWOKCTL" ]]; then
+		log "building kwok and kwokctl $KWOK_VERSION into $CACHE (a few minutes)"
+		(cd "$TOOLS/kwok" && go_build "$(dirname "$KWOK")" "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" \
+			sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl)
+	fi
+	if ! kube_built; then
+		log "building Kubernetes $KUBE_VERSION into $CACHE (about 13 minutes on 2 cores, once)"
+		local minor=${KUBE_VERSION#v1.}
+		minor=${minor%%.*}
+		local ldflags="-s -w"
+		local pkg
+		for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+			ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+		done
+		ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
+		(cd "$TOOLS" && go_build "$KUBE_DIR" "$ldflags" \
+			k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+			k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+	fi
+	local provisioner
+	provisioner=$(provisioner_path)
+	if [[ ! -x "$provisioner" ]]; then
+		log "building the sandbox volume provisioner"
+		(cd "$TOOLS" && go_build "$(dirname "$provisioner")" "-s -w" ./provisioner)
+	fi
+	if ((SECONDS - started > 1)); then
+		log "binaries ready in $((SECONDS - started))s"
+	fi
+}
+
+# --- the running cluster -----------------------------------------------------
+
+pid_alive() {
+	local pid=$1
+	[[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
+}
+
+component_pid() {
+	local file="$CLUSTER_DIR/pids/$1.pid"
+	[[ -f $file ]] || return 1
+	local pid
+	pid=$(<"$file")
+	pid_alive "$pid" || return 1
+	echo "$pid"
+}
+
+provisioner_pid() {
+	local file="$STATE/provisioner.pid" pid
+	[[ -f $file ]] || return 1
+	pid=$(<"$file")
+	pid_alive "$pid" || return 1
+	# Guard against a recycled pid: it must still be our provisioner.
+	[[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */provisioner ]] || return 1
+	echo "$pid"
+}
+
+kctl() {
+	"$KUBECTL" --kubeconfig "$KUBECONFIG_PATH" "$@"
+}
+
+apiserver_ready() {
+	[[ -f $KUBECONFIG_PATH ]] && kctl get --raw /readyz --request-timeout=5s >/dev/null 2>&1
+}
+
+running() {
+	[[ -f $KUBECONFIG_PATH ]] || return 1
+	local c
+	for c in etcd kube-apiserver kube-controller-manager kube-scheduler kwok-controller; do
+		component_pid "$c" >/dev/null || return 1
+	done
+	provisioner_pid >/dev/null
+}
+
+wait_for() {
+	local what=$1 timeout=$2
+	shift 2
+	local deadline=$((SECONDS + timeout))
+	until "$@"; do
+		((SECONDS < deadline)) || die "timed out after ${timeout}s waiting for $what; logs are in $CLUSTER_DIR/logs and $STATE"
+		sleep 0.5
+	done
+}
+
+nodes_ready() {
+	local out
+	out=$(kctl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null) || return 1
+	[[ $(grep -c '^True$' <<<"$out") -ge 3 ]]
+}
+
+default_serviceaccount() {
+	kctl get serviceaccount default -n default >/dev/null 2>&1
+}
+
+apply_stages() {
+	local delay=${STORECTL_SANDBOX_READY_DELAY:-2s} ms
+	ms=$(duration_ms "$delay") || die "STORECTL_SANDBOX_READY_DELAY=$delay is not a duration such as 0s, 500ms, 2s or 3m"
+	sed "s/@READY_DELAY_MS@/$ms/g" "$MANIFESTS/pod-stages.yaml" | kctl apply -f - >/dev/null
+	kctl apply -f "$MANIFESTS/node-stages.yaml" >/dev/null
+	echo "$delay" >"$STATE/ready-delay"
+}
+
+write_kwokctl_config() {
+	cat >"$STATE/kwokctl.yaml" <<EOF
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  runtime: binary
+  bindAddress: 127.0.0.1
+  kubectlBinary: $KUBECTL
+  enableCRDs:
+  - Stage
+  nodeLeaseDurationSeconds: 40
+componentsPatches:
+# Alone in the cluster, the controllers need no leader election; without it
+# they ride out an API server restart instead of exiting when the lease
+# cannot be renewed.
+- name: kube-controller-manager
+  extraArgs:
+  - key: leader-elect
+    value: "false"
+- name: kube-scheduler
+  extraArgs:
+  - key: leader-elect
+    value: "false"
+EOF
+}
+
+start_provisioner() {
+	provisioner_pid >/dev/null && return 0
+	local bin
+	bin=$(provisioner_path)
+	setsid "$bin" --kubeconfig "$KUBECONFIG_PATH" </dev/null >>"$STATE/provisioner.log" 2>&1 &
+	echo "$!" >"$STATE/provisioner.pid"
+}
+
+up_locked() {
+	build
+	if [[ -f "$STATE/kube-apiserver.cmdline" ]] && ! component_pid kube-apiserver >/dev/null; then
+		# Stopped on purpose by `apiserver stop` and not started yet: bring it
+		# back rather than mistake the sandbox for a broken one.
+		apiserver_start
+	fi
+	if running && apiserver_ready; then
+		apply_stages
+		return 0
+	fi
+	if [[ -d $CLUSTER_DIR ]]; then
+		log "a previous sandbox did not stop cleanly; removing it"
+		down_locked
+	fi
+	local started=$SECONDS
+	log "starting $CLUSTER (state in $STATE)"
+	mkdir -p "$STATE" "$LEASES"
+	write_kwokctl_config
+	if ! "$KWOKCTL" create cluster \
+		--name "$CLUSTER" \
+		--config "$STATE/kwokctl.yaml" \
+		--runtime binary \
+		--kubeconfig "" \
+		--etcd-binary "$ETCD" \
+		--kube-apiserver-binary "$KUBE_DIR/kube-apiserver" \
+		--kube-controller-manager-binary "$KUBE_DIR/kube-controller-manager" \
+		--kube-scheduler-binary "$KUBE_DIR/kube-scheduler" \
+		--kwok-controller-binary "$KWOK" \
+		--kube-authorization=true \
+		--kube-admission=true \
+		--wait 2m >"$STATE/kwokctl.log" 2>&1; then
+		tail -n 30 "$STATE/kwokctl.log" >&2
+		die "kwokctl could not create the cluster; see $STATE/kwokctl.log"
+	fi
+	wait_for "kube-apiserver to be ready" 120 apiserver_ready
+	wait_for "the Stage resource" 60 kctl wait --for condition=established --timeout=5s crd/stages.kwok.x-k8s.io
+	apply_stages
+	kctl apply -f "$MANIFESTS/cluster.yaml" >/dev/null
+	start_provisioner
+	# A node created a moment before the kwok controller has seen the stages
+	# would wait for its next update; touching the nodes provides one.
+	local deadline=$((SECONDS + 90))
+	until nodes_ready; do
+		((SECONDS < deadline)) || die "the simulated nodes did not become Ready; see $CLUSTER_DIR/logs/kwok-controller.log"
+		sleep 2
+		nodes_ready || kctl annotate nodes --all --overwrite "storectl.dev/nudged=$SECONDS" >/dev/null 2>&1 || true
+	done
+	wait_for "the default ServiceAccount" 60 default_serviceaccount
+	wait_for "the provisioner" 10 provisioner_pid
+	log "$CLUSTER is up in $((SECONDS - started))s"
+}
+
+# stop_pid stops one process we started: TERM, then KILL if it lingers.
+stop_pid() {
+	local pid=$1 i
+	pid_alive "$pid" || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		pid_alive "$pid" || return 0
+		# A zombie whose parent is gone is reaped by init; treat it as ended.
+		[[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] && return 0
+		sleep 0.1
+	done
+	log "process $pid ignored SIGTERM; killing it"
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+down_locked() {
+	local pids=() pid f
+	if pid=$(provisioner_pid); then
+		stop_pid "$pid"
+	fi
+	if [[ -d "$CLUSTER_DIR/pids" ]]; then
+		for f in "$CLUSTER_DIR"/pids/*.pid; do
+			[[ -f $f ]] || continue
+			pid=$(<"$f")
+			pid_alive "$pid" && pids+=("$pid")
+		done
+	fi
+	if [[ -x $KWOKCTL && -d $CLUSTER_DIR ]]; then
+		"$KWOKCTL" delete cluster --name "$CLUSTER" >>"$STATE/kwokctl.log" 2>&1 || log "kwokctl delete cluster failed; stopping the processes directly"
+	fi
+	for pid in "${pids[@]}"; do
+		stop_pid "$pid"
+	done
+	# Keep the lock file (others may be waiting on it); everything else goes.
+	find "$STATE" -mindepth 1 -maxdepth 1 ! -name lock -exec rm -rf {} +
+}
+
+status() {
+	if ! [[ -d $CLUSTER_DIR ]]; then
+		log "$CLUSTER is not running"
+		return 1
+	fi
+	local c pid state=running
+	for c in etcd kube-apiserver kube-controller-manager kube-scheduler kwok-controller; do
+		if pid=$(component_pid "$c"); then
+			log "  $c: pid $pid"
+		else
+			log "  $c: not running"
+			state=degraded
+		fi
+	done
+	if pid=$(provisioner_pid); then
+		log "  provisioner: pid $pid"
+	else
+		log "  provisioner: not running"
+		state=degraded
+	fi
+	if apiserver_ready; then
+		log "  API server: ready at $(kctl config view -o jsonpath='{.clusters[0].cluster.server}')"
+		log "  nodes: $(kctl get nodes --no-headers 2>/dev/null | wc -l), ready delay: $(cat "$STATE/ready-delay" 2>/dev/null || echo unknown)"
+	else
+		log "  API server: not ready"
+		state=degraded
+	fi
+	[[ -f $EPHEMERAL ]] && log "  started by tests; stopped when the last test process releases it"
+	log "$CLUSTER is $state; kubeconfig: $KUBECONFIG_PATH"
+	[[ $state == running ]]
+}
+
+apiserver_stop() {
+	local pid
+	pid=$(component_pid kube-apiserver) || die "kube-apiserver is not running"
+	# Remember exactly how kwokctl started it, to start it again the same way.
+	tr '\0' '\n' <"/proc/$pid/cmdline" >"$STATE/kube-apiserver.cmdline"
+	readlink "/proc/$pid/cwd" >"$STATE/kube-apiserver.cwd"
+	stop_pid "$pid"
+	rm -f "$CLUSTER_DIR/pids/kube-apiserver.pid"
+	log "kube-apiserver (pid $pid) stopped"
+}
+
+apiserver_start() {
+	if component_pid kube-apiserver >/dev/null; then
+		wait_for "kube-apiserver to be ready" 120 apiserver_ready
+		return 0
+	fi
+	[[ -f "$STATE/kube-apiserver.cmdline" ]] || die "kube-apiserver was not stopped by this script; run: $0 down && $0 up"
+	local args=()
+	mapfile -t args <"$STATE/kube-apiserver.cmdline"
+	(
+		cd "$(<"$STATE/kube-apiserver.cwd")"
+		setsid "${args[@]}" </dev/null >>"$CLUSTER_DIR/logs/kube-apiserver.log" 2>&1 &
+		# kwokctl reads the pid file without a trailing newline.
+		printf '%s' "$!" >"$CLUSTER_DIR/pids/kube-apiserver.pid"
+	)
+	wait_for "kube-apiserver to be ready" 120 apiserver_ready
+	log "kube-apiserver started again (pid $(component_pid kube-apiserver))"
+}
+
+prune_leases() {
+	local f
+	for f in "$LEASES"/*; do
+		[[ -f $f ]] || continue
+		pid_alive "$(basename "$f")" || rm -f "$f"
+	done
+}
+
+acquire_locked() {
+	local holder=$1
+	if ! running; then
+		up_locked
+		touch "$EPHEMERAL"
+	else
+		up_locked
+	fi
+	mkdir -p "$LEASES"
+	touch "$LEASES/$holder"
+}
+
+release_locked() {
+	local holder=$1
+	rm -f "$LEASES/$holder"
+	prune_leases
+	if [[ -f $EPHEMERAL ]] && [[ -z "$(ls -A "$LEASES" 2>/dev/null)" ]]; then
+		log "last test process done; stopping the sandbox it started"
+		down_locked
+	fi
+}
+
+main() {
+	local cmd=${1:-}
+	[[ $# -gt 0 ]] && shift
+	case $cmd in
+	up)
+		with_lock up_locked
+		# Started or adopted by hand: tests leave it running.
+		rm -f "$EPHEMERAL"
+		echo "$KUBECONFIG_PATH"
+		;;
+	down)
+		with_lock down_locked
+		log "$CLUSTER stopped"
+		;;
+	build)
+		with_lock build
+		;;
+	status)
+		status
+		;;
+	kubeconfig)
+		[[ -f $KUBECONFIG_PATH ]] || die "$CLUSTER is not running; start it with: $0 up"
+		echo "$KUBECONFIG_PATH"
+		;;
+	kubectl)
+		[[ -f $KUBECONFIG_PATH ]] || die "$CLUSTER is not running; start it with: $0 up"
+		exec "$KUBECTL" --kubeconfig "$KUBECONFIG_PATH" "$@"
+		;;
+	apiserver)
+		case ${1:-} in
+		stop) with_lock apiserver_stop ;;
+		start) with_lock apiserver_start ;;
+		*) die "usage: $0 apiserver stop|start" ;;
+		esac
+		;;
+	acquire)
+		[[ ${1:-} =~ ^[0-9]+$ ]] || die "usage: $0 acquire PID"
+		with_lock acquire_locked "$1"
+		echo "$KUBECONFIG_PATH"
+		;;
+	release)
+		[[ ${1:-} =~ ^[0-9]+$ ]] || die "usage: $0 release PID"
+		with_lock release_locked "$1"
+		;;
+	-h | --help | help)
+		usage
+		;;
+	*)
+		usage
+		exit 2
+		;;
+	esac
+}
+
+main "$@"
