@@ -1,0 +1,448 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chartutil"
+	helmkube "helm.sh/helm/v3/pkg/kube"
+	kubefake "helm.sh/helm/v3/pkg/kube/fake"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+)
+
+// MaxHistory is how many revisions an upgrade keeps per release.
+const MaxHistory = 10
+
+// recoveredDescription is recorded on a revision taken over from a dead process.
+const recoveredDescription = "interrupted: the process applying this revision stopped before recording its outcome"
+
+// HelmOptions configures a Helm-backed Manager on a real cluster.
+type HelmOptions struct {
+	// Client reads and writes release records (Secrets in the release's namespace).
+	Client kubernetes.Interface
+	// Getter gives Helm's resource client its REST configuration.
+	Getter genericclioptions.RESTClientGetter
+	// Chart loads the chart to install.
+	Chart ChartLoader
+	// Log receives Helm's debug output; nil discards it.
+	Log func(format string, args ...any)
+}
+
+// Helm is the Manager backed by the Helm v3 SDK.
+type Helm struct {
+	client kubernetes.Interface
+	getter genericclioptions.RESTClientGetter
+	chart  ChartLoader
+	log    func(format string, args ...any)
+
+	// Memory mode, for tests: per-namespace memory drivers and a stand-in
+	// resource client.
+	memMu sync.Mutex
+	mem   map[string]*driver.Memory
+	kc    helmkube.Interface
+}
+
+var _ Manager = (*Helm)(nil)
+
+// NewHelm returns a Manager storing releases with Helm's "secret" driver, the
+// same storage the helm CLI uses, so `helm list -A` shows storectl's stores.
+func NewHelm(o HelmOptions) (*Helm, error) {
+	if o.Client == nil || o.Getter == nil {
+		return nil, errors.New("release: HelmOptions needs Client and Getter")
+	}
+	if o.Chart == nil {
+		return nil, errors.New("release: HelmOptions needs Chart")
+	}
+	return &Helm{client: o.Client, getter: o.Getter, chart: o.Chart, log: orDiscard(o.Log)}, nil
+}
+
+// NewMemory returns a Manager keeping releases in Helm's memory driver. kc
+// stands in for the cluster; nil means a client that accepts every object
+// without creating it. It is meant for tests.
+func NewMemory(chart ChartLoader, kc helmkube.Interface) *Helm {
+	if kc == nil {
+		kc = &kubefake.PrintingKubeClient{Out: io.Discard, LogOutput: io.Discard}
+	}
+	return &Helm{chart: chart, log: orDiscard(nil), mem: map[string]*driver.Memory{}, kc: kc}
+}
+
+func orDiscard(f func(string, ...any)) func(string, ...any) {
+	if f == nil {
+		return func(string, ...any) {}
+	}
+	return f
+}
+
+// config returns a Helm action configuration scoped to namespace. Storage
+// requests made through it are bound to ctx.
+func (h *Helm) config(ctx context.Context, namespace string) *action.Configuration {
+	if h.mem != nil {
+		h.memMu.Lock()
+		d, ok := h.mem[namespace]
+		if !ok {
+			d = driver.NewMemory()
+			d.SetNamespace(namespace)
+			h.mem[namespace] = d
+		}
+		h.memMu.Unlock()
+		caps := chartutil.DefaultCapabilities.Copy()
+		return &action.Configuration{Releases: storage.Init(d), KubeClient: h.kc, Capabilities: caps, Log: h.log}
+	}
+	kc := helmkube.New(h.getter)
+	kc.Namespace = namespace
+	kc.Log = h.log
+	d := driver.NewSecrets(ctxSecrets{SecretInterface: h.client.CoreV1().Secrets(namespace), ctx: ctx})
+	d.Log = h.log
+	return &action.Configuration{
+		RESTClientGetter: h.getter,
+		KubeClient:       kc,
+		Releases:         storage.Init(d),
+		Log:              h.log,
+		HookOutputFunc:   func(_, _, _ string) io.Writer { return io.Discard },
+	}
+}
+
+func hookTimeout(o ApplyOptions) time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return DefaultHookTimeout
+}
+
+// Install installs revision 1 without waiting for workloads (the caller
+// watches them); Helm still waits for hook Jobs, so callers run it
+// concurrently with their own watch.
+func (h *Helm) Install(ctx context.Context, o ApplyOptions) (*Release, error) {
+	return h.install(ctx, h.config(ctx, o.Namespace), o, false)
+}
+
+func (h *Helm) install(ctx context.Context, cfg *action.Configuration, o ApplyOptions, replace bool) (*Release, error) {
+	ch, err := h.chart()
+	if err != nil {
+		return nil, fmt.Errorf("load chart: %w", err)
+	}
+	in := action.NewInstall(cfg)
+	in.ReleaseName = o.Name
+	in.Namespace = o.Namespace
+	in.Timeout = hookTimeout(o)
+	in.Replace = replace
+	in.Wait = false
+	in.CreateNamespace = false
+	rel, err := in.RunWithContext(ctx, ch, copyValues(o.Values))
+	if err != nil {
+		return fromHelm(rel), fmt.Errorf("install release %s/%s: %w", o.Namespace, o.Name, err)
+	}
+	return fromHelm(rel), nil
+}
+
+// Upgrade applies a new revision with exactly o.Values (previous values are
+// not reused: the caller always passes the complete set).
+func (h *Helm) Upgrade(ctx context.Context, o ApplyOptions) (*Release, error) {
+	return h.upgrade(ctx, h.config(ctx, o.Namespace), o)
+}
+
+func (h *Helm) upgrade(ctx context.Context, cfg *action.Configuration, o ApplyOptions) (*Release, error) {
+	ch, err := h.chart()
+	if err != nil {
+		return nil, fmt.Errorf("load chart: %w", err)
+	}
+	up := action.NewUpgrade(cfg)
+	up.Namespace = o.Namespace
+	up.Timeout = hookTimeout(o)
+	up.MaxHistory = MaxHistory
+	up.ResetValues = true
+	up.Wait = false
+	rel, err := up.RunWithContext(ctx, o.Name, ch, copyValues(o.Values))
+	if err != nil {
+		if err.Error() == "another operation (install/upgrade/rollback) is in progress" {
+			return fromHelm(rel), fmt.Errorf("upgrade release %s/%s: %w", o.Namespace, o.Name, ErrPending)
+		}
+		return fromHelm(rel), fmt.Errorf("upgrade release %s/%s: %w", o.Namespace, o.Name, err)
+	}
+	return fromHelm(rel), nil
+}
+
+// Apply converges the release onto o.Values, whatever state an earlier,
+// possibly killed, run left it in:
+//
+//   - no history: install;
+//   - latest revision pending (a process died mid-operation) and
+//     o.RecoverPending: record it as failed, then upgrade — Helm upgrades a
+//     failed revision in place, adopting what the dead process created;
+//   - latest pending without o.RecoverPending: ErrPending;
+//   - latest uninstalling (an interrupted uninstall): record it failed, upgrade;
+//   - latest uninstalled (history kept): install over it;
+//   - otherwise (deployed, failed, superseded): upgrade.
+func (h *Helm) Apply(ctx context.Context, o ApplyOptions) (*Release, error) {
+	cfg := h.config(ctx, o.Namespace)
+	last, err := latest(cfg, o.Name)
+	if errors.Is(err, ErrNotFound) {
+		return h.install(ctx, cfg, o, false)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch st := last.Info.Status; {
+	case st.IsPending():
+		if !o.RecoverPending {
+			return fromHelm(last), fmt.Errorf("release %s/%s revision %d is %s: %w", o.Namespace, o.Name, last.Version, st, ErrPending)
+		}
+		if err := markFailed(cfg, last, recoveredDescription); err != nil {
+			return nil, err
+		}
+	case st == helmrelease.StatusUninstalling || st == helmrelease.StatusUnknown:
+		if err := markFailed(cfg, last, recoveredDescription); err != nil {
+			return nil, err
+		}
+	case st == helmrelease.StatusUninstalled:
+		return h.install(ctx, cfg, o, true)
+	}
+	return h.upgrade(ctx, cfg, o)
+}
+
+func latest(cfg *action.Configuration, name string) (*helmrelease.Release, error) {
+	hist, err := cfg.Releases.History(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) || (err == nil && len(hist) == 0) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read release history of %s: %w", name, err)
+	}
+	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })
+	return hist[len(hist)-1], nil
+}
+
+func markFailed(cfg *action.Configuration, r *helmrelease.Release, reason string) error {
+	r.SetStatus(helmrelease.StatusFailed, reason)
+	if err := cfg.Releases.Update(r); err != nil {
+		return fmt.Errorf("record revision %d of %s as failed: %w", r.Version, r.Name, err)
+	}
+	return nil
+}
+
+// Get returns the latest revision of the release.
+func (h *Helm) Get(ctx context.Context, namespace, name string) (*Release, error) {
+	r, err := latest(h.config(ctx, namespace), name)
+	if err != nil {
+		return nil, err
+	}
+	return fromHelm(r), nil
+}
+
+// History returns every stored revision, oldest first.
+func (h *Helm) History(ctx context.Context, namespace, name string) ([]Release, error) {
+	hist, err := h.config(ctx, namespace).Releases.History(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) || (err == nil && len(hist) == 0) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read release history of %s: %w", name, err)
+	}
+	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })
+	out := make([]Release, 0, len(hist))
+	for _, r := range hist {
+		out = append(out, *fromHelm(r))
+	}
+	return out, nil
+}
+
+// ListAll returns the latest revision of every release in the cluster. With
+// the secret driver this is a single List of Secrets labelled owner=helm
+// across all namespaces.
+func (h *Helm) ListAll(ctx context.Context) ([]Release, error) {
+	var all []*helmrelease.Release
+	if h.mem != nil {
+		h.memMu.Lock()
+		for _, d := range h.mem {
+			rs, err := d.List(func(*helmrelease.Release) bool { return true })
+			if err != nil {
+				h.memMu.Unlock()
+				return nil, err
+			}
+			all = append(all, rs...)
+		}
+		h.memMu.Unlock()
+	} else {
+		d := driver.NewSecrets(ctxSecrets{SecretInterface: h.client.CoreV1().Secrets(metav1.NamespaceAll), ctx: ctx})
+		d.Log = h.log
+		rs, err := d.List(func(*helmrelease.Release) bool { return true })
+		if err != nil {
+			return nil, fmt.Errorf("list releases: %w", err)
+		}
+		all = rs
+	}
+	type key struct{ ns, name string }
+	newest := map[key]*helmrelease.Release{}
+	for _, r := range all {
+		k := key{r.Namespace, r.Name}
+		if cur, ok := newest[k]; !ok || r.Version > cur.Version {
+			newest[k] = r
+		}
+	}
+	out := make([]Release, 0, len(newest))
+	for _, r := range newest {
+		out = append(out, *fromHelm(r))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+// Uninstall removes the release, its resources and its history. Helm's
+// uninstall takes no context, so it runs in the background and Uninstall
+// returns when ctx ends; a half-done uninstall is finished by the next call.
+func (h *Helm) Uninstall(ctx context.Context, namespace, name string, timeout time.Duration) error {
+	cfg := h.config(ctx, namespace)
+	un := action.NewUninstall(cfg)
+	un.IgnoreNotFound = true
+	un.KeepHistory = false
+	un.Wait = false
+	un.Timeout = timeout
+	if un.Timeout <= 0 {
+		un.Timeout = DefaultHookTimeout
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := un.Run(name)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("uninstall release %s/%s: %w", namespace, name, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// MarkFailed records the latest revision as failed when it is pending. A
+// revision that is not pending is returned unchanged.
+func (h *Helm) MarkFailed(ctx context.Context, namespace, name, reason string) (*Release, error) {
+	cfg := h.config(ctx, namespace)
+	last, err := latest(cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	if !last.Info.Status.IsPending() {
+		return fromHelm(last), nil
+	}
+	if reason == "" {
+		reason = recoveredDescription
+	}
+	if err := markFailed(cfg, last, reason); err != nil {
+		return nil, err
+	}
+	return fromHelm(last), nil
+}
+
+// copyValues gives Helm its own copy: Helm coalesces defaults into the map it
+// is given.
+func copyValues(v map[string]any) map[string]any {
+	out := make(map[string]any, len(v))
+	for k, x := range v {
+		out[k] = copyValue(x)
+	}
+	return out
+}
+
+func copyValue(x any) any {
+	switch t := x.(type) {
+	case map[string]any:
+		return copyValues(t)
+	case chartutil.Values:
+		return copyValues(t)
+	case []any:
+		c := make([]any, len(t))
+		for i := range t {
+			c[i] = copyValue(t[i])
+		}
+		return c
+	default:
+		return x
+	}
+}
+
+// ctxSecrets binds the storage driver's requests, which Helm v3 issues with
+// context.Background(), to the caller's context so that Ctrl-C and timeouts
+// reach them.
+type ctxSecrets struct {
+	typedcorev1.SecretInterface
+	ctx context.Context
+}
+
+func (s ctxSecrets) Get(_ context.Context, name string, o metav1.GetOptions) (*corev1.Secret, error) {
+	return s.SecretInterface.Get(s.ctx, name, o)
+}
+
+func (s ctxSecrets) List(_ context.Context, o metav1.ListOptions) (*corev1.SecretList, error) {
+	return s.SecretInterface.List(s.ctx, o)
+}
+
+func (s ctxSecrets) Create(_ context.Context, sec *corev1.Secret, o metav1.CreateOptions) (*corev1.Secret, error) {
+	return s.SecretInterface.Create(s.ctx, sec, o)
+}
+
+func (s ctxSecrets) Update(_ context.Context, sec *corev1.Secret, o metav1.UpdateOptions) (*corev1.Secret, error) {
+	return s.SecretInterface.Update(s.ctx, sec, o)
+}
+
+func (s ctxSecrets) Delete(_ context.Context, name string, o metav1.DeleteOptions) error {
+	return s.SecretInterface.Delete(s.ctx, name, o)
+}
+
+func (s ctxSecrets) Patch(_ context.Context, name string, pt types.PatchType, data []byte, o metav1.PatchOptions, sub ...string) (*corev1.Secret, error) {
+	return s.SecretInterface.Patch(s.ctx, name, pt, data, o, sub...)
+}
+
+// Finalize records a pending latest revision as deployed.
+func (h *Helm) Finalize(ctx context.Context, namespace, name, description string) (*Release, error) {
+	cfg := h.config(ctx, namespace)
+	hist, err := cfg.Releases.History(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) || (err == nil && len(hist) == 0) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read release history of %s: %w", name, err)
+	}
+	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })
+	last := hist[len(hist)-1]
+	if !last.Info.Status.IsPending() {
+		return fromHelm(last), nil
+	}
+	for _, r := range hist[:len(hist)-1] {
+		if r.Info.Status == helmrelease.StatusDeployed {
+			r.SetStatus(helmrelease.StatusSuperseded, "superseded by new release")
+			if err := cfg.Releases.Update(r); err != nil {
+				return nil, fmt.Errorf("record revision %d of %s as superseded: %w", r.Version, name, err)
+			}
+		}
+	}
+	if description == "" {
+		description = "Install complete"
+	}
+	last.SetStatus(helmrelease.StatusDeployed, description)
+	if err := cfg.Releases.Update(last); err != nil {
+		return nil, fmt.Errorf("record revision %d of %s as deployed: %w", last.Version, name, err)
+	}
+	return fromHelm(last), nil
+}

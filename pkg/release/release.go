@@ -1,0 +1,124 @@
+// Package release installs, upgrades, inspects and removes store releases; all Helm SDK use lives here.
+package release
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"helm.sh/helm/v3/pkg/chart"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+)
+
+// Status values of a release revision, as Helm records them.
+const (
+	StatusDeployed        = string(helmrelease.StatusDeployed)
+	StatusFailed          = string(helmrelease.StatusFailed)
+	StatusSuperseded      = string(helmrelease.StatusSuperseded)
+	StatusUninstalling    = string(helmrelease.StatusUninstalling)
+	StatusUninstalled     = string(helmrelease.StatusUninstalled)
+	StatusPendingInstall  = string(helmrelease.StatusPendingInstall)
+	StatusPendingUpgrade  = string(helmrelease.StatusPendingUpgrade)
+	StatusPendingRollback = string(helmrelease.StatusPendingRollback)
+)
+
+var (
+	// ErrNotFound means the release has no revision at all.
+	ErrNotFound = errors.New("release not found")
+	// ErrPending means the latest revision is pending-install, pending-upgrade
+	// or pending-rollback: some process is (or was, until it died) applying it.
+	ErrPending = errors.New("another operation (install/upgrade/rollback) is in progress on the release")
+)
+
+// Release is one revision of a release, without its manifest or values.
+type Release struct {
+	Name          string
+	Namespace     string
+	Revision      int
+	Status        string
+	Description   string
+	Chart         string
+	ChartVersion  string
+	AppVersion    string
+	FirstDeployed time.Time
+	LastDeployed  time.Time
+}
+
+// Pending reports whether an operation was started on this revision and has
+// not recorded its outcome.
+func (r *Release) Pending() bool {
+	return r != nil && helmrelease.Status(r.Status).IsPending()
+}
+
+// ApplyOptions says what to install or upgrade.
+type ApplyOptions struct {
+	Name      string
+	Namespace string
+	// Values are the complete chart values (already layered by the caller).
+	// They are stored in the release record, so they must never hold a secret.
+	Values map[string]any
+	// Timeout bounds waiting for hooks (Helm always waits for hook Jobs).
+	// Zero means DefaultHookTimeout.
+	Timeout time.Duration
+	// RecoverPending allows Apply to take over a revision left pending by a
+	// process that died. The caller must have established that no live
+	// process is applying it (storectl's per-store lock); otherwise Apply
+	// returns ErrPending.
+	RecoverPending bool
+}
+
+// DefaultHookTimeout bounds hook Jobs when ApplyOptions.Timeout is zero.
+const DefaultHookTimeout = 10 * time.Minute
+
+// Manager is what the store engine needs from a release backend.
+type Manager interface {
+	// Install installs revision 1. It fails if the release has any history.
+	Install(ctx context.Context, o ApplyOptions) (*Release, error)
+	// Upgrade applies a new revision over an existing release.
+	Upgrade(ctx context.Context, o ApplyOptions) (*Release, error)
+	// Apply converges: Install when there is no history, otherwise recover
+	// an interrupted revision (see ApplyOptions.RecoverPending) and Upgrade.
+	Apply(ctx context.Context, o ApplyOptions) (*Release, error)
+	// Get returns the latest revision, or ErrNotFound.
+	Get(ctx context.Context, namespace, name string) (*Release, error)
+	// History returns every stored revision, oldest first.
+	History(ctx context.Context, namespace, name string) ([]Release, error)
+	// ListAll returns the latest revision of every release in every
+	// namespace, with one read of the storage backend.
+	ListAll(ctx context.Context) ([]Release, error)
+	// Uninstall removes the release and its resources; a missing release is
+	// not an error.
+	Uninstall(ctx context.Context, namespace, name string, timeout time.Duration) error
+	// MarkFailed records the latest revision, if it is pending, as failed
+	// with reason, so that a later Upgrade can supersede it. It returns the
+	// revision as now stored.
+	MarkFailed(ctx context.Context, namespace, name, reason string) (*Release, error)
+	// Finalize records a pending latest revision as deployed (and an older
+	// deployed one as superseded), as Helm would have had the process that
+	// applied it lived: used when every resource and hook of the revision is
+	// observed complete and no process holds the store. A revision that is
+	// not pending is returned unchanged.
+	Finalize(ctx context.Context, namespace, name, description string) (*Release, error)
+}
+
+// ChartLoader returns the chart to install.
+type ChartLoader func() (*chart.Chart, error)
+
+func fromHelm(r *helmrelease.Release) *Release {
+	if r == nil {
+		return nil
+	}
+	out := &Release{Name: r.Name, Namespace: r.Namespace, Revision: r.Version}
+	if r.Info != nil {
+		out.Status = r.Info.Status.String()
+		out.Description = r.Info.Description
+		out.FirstDeployed = r.Info.FirstDeployed.Time
+		out.LastDeployed = r.Info.LastDeployed.Time
+	}
+	if r.Chart != nil && r.Chart.Metadata != nil {
+		out.Chart = r.Chart.Metadata.Name
+		out.ChartVersion = r.Chart.Metadata.Version
+		out.AppVersion = r.Chart.Metadata.AppVersion
+	}
+	return out
+}

@@ -1,0 +1,206 @@
+// Package store is storectl's engine: create, list, get, delete and wait for stores, as plain Go.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/storectl/storectl/pkg/release"
+)
+
+// DefaultLockNamespace holds the cluster-wide create lock.
+const DefaultLockNamespace = "default"
+
+// Options configures an Engine.
+type Options struct {
+	// Kube is the cluster client.
+	Kube kubernetes.Interface
+	// Releases installs and reads the stores' Helm releases.
+	Releases release.Manager
+	// Settings are the cluster-facing settings (domain, ingress, limits...).
+	Settings Settings
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Preset returns the chart preset values for a profile; nil means no
+	// preset layer (the chart's defaults apply).
+	Preset func(profile string) (map[string]any, error)
+	// LockNamespace holds the Lease that serialises store creation across
+	// processes; "" means DefaultLockNamespace.
+	LockNamespace string
+	// Holder identifies this process in Leases; "" means host/pid/random.
+	Holder string
+	// FailFast overrides DefaultFailFast.
+	FailFast *FailFast
+	// LockLease overrides how long a per-store lock survives its holder
+	// (DefaultLockLease).
+	LockLease time.Duration
+}
+
+// Engine runs store operations against one cluster. It is safe for
+// concurrent use.
+type Engine struct {
+	kube      kubernetes.Interface
+	rel       release.Manager
+	settings  Settings
+	now       func() time.Time
+	preset    func(string) (map[string]any, error)
+	lockNS    string
+	holder    string
+	ff        FailFast
+	lockLease time.Duration
+}
+
+// New returns an Engine. Kube and Releases are required.
+func New(o Options) (*Engine, error) {
+	if o.Kube == nil {
+		return nil, errors.New("store: Options.Kube is required")
+	}
+	if o.Releases == nil {
+		return nil, errors.New("store: Options.Releases is required")
+	}
+	e := &Engine{
+		kube: o.Kube, rel: o.Releases, settings: o.Settings, now: o.Now, preset: o.Preset,
+		lockNS: o.LockNamespace, holder: o.Holder, ff: DefaultFailFast, lockLease: o.LockLease,
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.lockNS == "" {
+		e.lockNS = DefaultLockNamespace
+	}
+	if e.holder == "" {
+		host, _ := os.Hostname()
+		e.holder = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.String(6))
+	}
+	if o.FailFast != nil {
+		e.ff = *o.FailFast
+	}
+	if e.lockLease <= 0 {
+		e.lockLease = DefaultLockLease
+	}
+	return e, nil
+}
+
+// Settings returns the engine's settings.
+func (e *Engine) Settings() Settings { return e.settings }
+
+// URLs returns the store URL and admin URL for name under the engine's
+// settings: https when a TLS issuer is configured.
+func (e *Engine) URLs(name string) (string, string) {
+	scheme := "http"
+	if e.settings.TLSClusterIssuer != "" {
+		scheme = "https"
+	}
+	domain := e.settings.Domain
+	if domain == "" {
+		domain = "127.0.0.1.nip.io"
+	}
+	u := fmt.Sprintf("%s://%s.%s/", scheme, name, domain)
+	return u, u + "wp-admin/"
+}
+
+// values layers the chart values: preset, then what the settings imply,
+// then the user's values. Secrets never enter values: the chart reads the
+// credentials Secret storectl creates.
+func (e *Engine) values(name string, user map[string]any) (map[string]any, error) {
+	if err := checkNoSecrets("", user); err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	if e.preset != nil && e.settings.Profile != "" {
+		p, err := e.preset(e.settings.Profile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: profile %q: %v", ErrInvalidValues, e.settings.Profile, err)
+		}
+		merge(out, p)
+	}
+	merge(out, e.settingsValues(name))
+	merge(out, user)
+	return out, nil
+}
+
+func (e *Engine) settingsValues(name string) map[string]any {
+	s := e.settings
+	v := map[string]any{
+		"store":       map[string]any{"name": name},
+		"credentials": map[string]any{"existingSecret": credentialsSecret(name)},
+	}
+	if s.Domain != "" {
+		v["store"].(map[string]any)["domain"] = s.Domain
+	}
+	ing := map[string]any{}
+	if s.IngressClass != "" {
+		ing["className"] = s.IngressClass
+	}
+	if s.TLSClusterIssuer != "" {
+		ing["tls"] = map[string]any{"enabled": true, "clusterIssuer": s.TLSClusterIssuer}
+	}
+	ctrl := map[string]any{}
+	if s.IngressControllerNamespace != "" {
+		ctrl["namespace"] = s.IngressControllerNamespace
+	}
+	if len(s.IngressControllerPodLabels) > 0 {
+		labels := map[string]any{}
+		for k, val := range s.IngressControllerPodLabels {
+			labels[k] = val
+		}
+		ctrl["podLabels"] = labels
+	}
+	if len(ctrl) > 0 {
+		ing["controller"] = ctrl
+	}
+	if len(ing) > 0 {
+		v["ingress"] = ing
+	}
+	if s.StorageClass != "" {
+		v["persistence"] = map[string]any{"storageClass": s.StorageClass}
+	}
+	if s.ImagePullPolicy != "" {
+		v["image"] = map[string]any{"pullPolicy": s.ImagePullPolicy}
+	}
+	return v
+}
+
+// checkNoSecrets refuses values that look like they carry a password: Helm
+// stores values in the release record, readable by anyone who can read it.
+func checkNoSecrets(path string, v map[string]any) error {
+	for k, x := range v {
+		p := k
+		if path != "" {
+			p = path + "." + k
+		}
+		lk := strings.ToLower(k)
+		if strings.Contains(lk, "password") || strings.Contains(lk, "passwd") || lk == "token" || lk == "apikey" {
+			return fmt.Errorf("%w: value %s looks like a secret; storectl keeps passwords in the store's credentials Secret, never in chart values", ErrInvalidValues, p)
+		}
+		if m, ok := x.(map[string]any); ok {
+			if err := checkNoSecrets(p, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// merge deep-merges src into dst; src wins.
+func merge(dst, src map[string]any) {
+	for k, v := range src {
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				merge(dm, sm)
+				continue
+			}
+			cp := map[string]any{}
+			merge(cp, sm)
+			dst[k] = cp
+			continue
+		}
+		dst[k] = v
+	}
+}

@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/storectl/storectl/pkg/kube"
+)
+
+// Sentinel errors. Every error the engine returns wraps at most one of them;
+// check with errors.Is. The CLI maps them onto exit codes.
+var (
+	ErrNotFound      = errors.New("store not found")
+	ErrAlreadyExists = errors.New("store already exists")
+	ErrInvalidName   = errors.New("invalid store name")
+	ErrUnknownType   = errors.New("unknown store type")
+	ErrTypeMismatch  = errors.New("store exists with a different type")
+	ErrLimitReached  = errors.New("store limit reached")
+	ErrTimeout       = errors.New("timed out")
+	ErrFailed        = errors.New("store failed")
+	ErrTerminating   = errors.New("store namespace is terminating")
+	ErrUnreachable   = errors.New("cluster unreachable")
+	ErrUnauthorized  = errors.New("unauthorized")
+	ErrInterrupted   = errors.New("interrupted")
+	ErrBusy          = errors.New("store is being changed by another storectl process")
+	ErrInvalidValues = errors.New("invalid values")
+)
+
+// Error carries the details of a failed, timed-out or refused operation: the
+// component at fault, the cluster's reason and message, the next step, and
+// the last state seen of every component. It wraps one sentinel error.
+type Error struct {
+	// Err is the sentinel (ErrFailed, ErrTimeout, ...).
+	Err error
+	// Store is the store name.
+	Store string
+	// Component is the failing component, if one is known.
+	Component string
+	// Reason is a short CamelCase reason, from the cluster where possible.
+	Reason string
+	// Message says what happened, in the cluster's words where possible.
+	Message string
+	// Next is the command or action that moves the user forward.
+	Next string
+	// Components is the last state seen of each component.
+	Components []Component
+	// Cause is the underlying error, if any.
+	Cause error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("store ")
+	b.WriteString(e.Store)
+	b.WriteString(": ")
+	if e.Component != "" {
+		b.WriteString(e.Component)
+		b.WriteString(": ")
+	}
+	if e.Reason != "" {
+		b.WriteString(e.Reason)
+		b.WriteString(": ")
+	}
+	switch {
+	case e.Message != "":
+		b.WriteString(e.Message)
+	case e.Cause != nil:
+		b.WriteString(e.Cause.Error())
+	default:
+		b.WriteString(e.Err.Error())
+	}
+	if e.Next != "" {
+		b.WriteString("; ")
+		b.WriteString(e.Next)
+	}
+	return b.String()
+}
+
+// Unwrap returns the sentinel and the cause.
+func (e *Error) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{e.Err, e.Cause}
+	}
+	return []error{e.Err}
+}
+
+// clusterErr turns an error from the API server or Helm into one wrapping the
+// right sentinel. ctx is checked first: a cancelled request is an interruption,
+// not an unreachable cluster.
+func clusterErr(ctx context.Context, name, what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *Error
+	if errors.As(err, &se) {
+		return err
+	}
+	for _, s := range []error{ErrInterrupted, ErrTimeout, ErrBusy, ErrUnreachable, ErrUnauthorized} {
+		if errors.Is(err, s) {
+			return err
+		}
+	}
+	if ctx != nil && ctx.Err() != nil {
+		return interrupted(name, what, "")
+	}
+	switch kube.Classify(err) {
+	case kube.KindUnreachable:
+		return &Error{Err: ErrUnreachable, Store: name, Message: fmt.Sprintf("%s: %v", what, err), Cause: err,
+			Next: "check that the cluster is running and that --kubeconfig/--context point at it"}
+	case kube.KindUnauthorized:
+		return &Error{Err: ErrUnauthorized, Store: name, Message: fmt.Sprintf("%s: %v", what, err), Cause: err,
+			Next: "refresh your credentials or ask for the storectl ClusterRole to be bound to your identity"}
+	}
+	return fmt.Errorf("store %s: %s: %w", name, what, err)
+}
+
+// interrupted reports a cancelled operation; next defaults to resuming a create.
+func interrupted(name, during, next string) error {
+	if next == "" {
+		next = fmt.Sprintf("run 'storectl create %s' to resume, or 'storectl delete %s --yes' to remove it", name, name)
+	}
+	return &Error{Err: ErrInterrupted, Store: name, Reason: "Interrupted", Message: "interrupted during " + during, Next: next}
+}

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	mrand "math/rand/v2"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// Locks are coordination.k8s.io Leases, so every storectl process on every
+// machine sees them, and a holder that dies (SIGKILL, lost laptop) stops
+// renewing and loses its lock when the lease runs out.
+const (
+	// CreateLockName is the Lease serialising store creation cluster-wide,
+	// so that counting stores against the limit and creating the namespace
+	// happen atomically.
+	CreateLockName = "storectl-create"
+	// StoreLockName is the per-store Lease, in the store namespace, held for
+	// the whole of a create.
+	StoreLockName = "storectl-lock"
+	// DefaultLockLease is how long a lock outlives its holder's last renewal.
+	DefaultLockLease = 15 * time.Second
+	// createLockLease is short: the create lock is held for two API calls.
+	createLockLease = 10 * time.Second
+)
+
+type heldLock struct {
+	e      *Engine
+	ns     string
+	name   string
+	stop   context.CancelFunc
+	done   chan struct{}
+	holder string
+}
+
+// lockHolder reports who holds a live lease, or "".
+func (e *Engine) lockHolder(ctx context.Context, ns, name string) (string, error) {
+	l, err := e.kube.CoordinationV1().Leases(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if e.leaseLive(l) {
+		return ptr.Deref(l.Spec.HolderIdentity, ""), nil
+	}
+	return "", nil
+}
+
+func (e *Engine) leaseLive(l *coordinationv1.Lease) bool {
+	h := ptr.Deref(l.Spec.HolderIdentity, "")
+	if h == "" || l.Spec.RenewTime == nil {
+		return false
+	}
+	d := time.Duration(ptr.Deref(l.Spec.LeaseDurationSeconds, 0)) * time.Second
+	return e.now().Before(l.Spec.RenewTime.Add(d))
+}
+
+// tryLock makes one attempt; ok=false with holder set means another live
+// process holds it, with holder empty means a lost race (retry).
+func (e *Engine) tryLock(ctx context.Context, ns, name string, dur time.Duration) (ok bool, holder string, err error) {
+	leases := e.kube.CoordinationV1().Leases(ns)
+	now := metav1.NewMicroTime(e.now())
+	secs := int32((dur + time.Second - 1) / time.Second)
+	l, err := leases.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		nl := &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{LabelManagedBy: ManagedBy}},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(e.holder), LeaseDurationSeconds: ptr.To(secs),
+				AcquireTime: &now, RenewTime: &now},
+		}
+		_, err := leases.Create(ctx, nl, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return false, "", nil
+		}
+		return err == nil, "", err
+	}
+	if err != nil {
+		return false, "", err
+	}
+	if h := ptr.Deref(l.Spec.HolderIdentity, ""); h != e.holder && e.leaseLive(l) {
+		return false, h, nil
+	}
+	l.Spec.HolderIdentity = ptr.To(e.holder)
+	l.Spec.LeaseDurationSeconds = ptr.To(secs)
+	l.Spec.AcquireTime, l.Spec.RenewTime = &now, &now
+	l.Spec.LeaseTransitions = ptr.To(ptr.Deref(l.Spec.LeaseTransitions, 0) + 1)
+	_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		return false, "", nil
+	}
+	return err == nil, "", err
+}
+
+// lock acquires a lease, retrying for up to wait, and keeps renewing it
+// until release. A holder that is still alive after wait means ErrBusy.
+func (e *Engine) lock(ctx context.Context, store, ns, name string, dur, wait time.Duration) (*heldLock, error) {
+	deadline := time.Now().Add(wait)
+	var holder string
+	for {
+		ok, h, err := e.tryLock(ctx, ns, name, dur)
+		if err != nil {
+			return nil, clusterErr(ctx, store, "acquire lock "+ns+"/"+name, err)
+		}
+		if ok {
+			break
+		}
+		if h != "" {
+			holder = h
+		}
+		if time.Now().After(deadline) {
+			return nil, &Error{Err: ErrBusy, Store: store, Reason: "Locked",
+				Message: fmt.Sprintf("lease %s/%s is held by %s", ns, name, holder),
+				Next:    fmt.Sprintf("wait for it with 'storectl wait %s --for ready', or retry later", store)}
+		}
+		// Jittered so that many contenders do not retry in lockstep.
+		select {
+		case <-ctx.Done():
+			return nil, interrupted(store, "waiting for lock "+ns+"/"+name, "")
+		case <-time.After(time.Duration(50+mrand.IntN(200)) * time.Millisecond):
+		}
+	}
+	rctx, stop := context.WithCancel(context.Background())
+	hl := &heldLock{e: e, ns: ns, name: name, stop: stop, done: make(chan struct{}), holder: e.holder}
+	go hl.renew(rctx, dur)
+	return hl, nil
+}
+
+func (hl *heldLock) renew(ctx context.Context, dur time.Duration) {
+	defer close(hl.done)
+	t := time.NewTicker(dur / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rctx, cancel := context.WithTimeout(ctx, dur/3)
+			_, _, _ = hl.e.tryLock(rctx, hl.ns, hl.name, dur)
+			cancel()
+		}
+	}
+}
+
+// release stops renewing and frees the lease if still ours, so the next
+// process need not wait for it to expire.
+func (hl *heldLock) release() {
+	if hl == nil {
+		return
+	}
+	hl.stop()
+	<-hl.done
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	leases := hl.e.kube.CoordinationV1().Leases(hl.ns)
+	l, err := leases.Get(ctx, hl.name, metav1.GetOptions{})
+	if err != nil || ptr.Deref(l.Spec.HolderIdentity, "") != hl.holder {
+		return
+	}
+	l.Spec.HolderIdentity = nil
+	l.Spec.RenewTime = nil
+	_, _ = leases.Update(ctx, l, metav1.UpdateOptions{})
+}

@@ -1,0 +1,297 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/storectl/storectl/pkg/release"
+)
+
+// MaxEvents is how many recent Warning events Get returns.
+const MaxEvents = 10
+
+// Get reads one store live: namespace, release and the objects in the
+// namespace, judged by Compute.
+func (e *Engine) Get(ctx context.Context, name string) (*Store, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	n, err := e.storeNamespace(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	ns := n.Name
+	rel, err := e.rel.Get(ctx, ns, name)
+	if errors.Is(err, release.ErrNotFound) {
+		rel, err = nil, nil
+	}
+	if err != nil {
+		return nil, clusterErr(ctx, name, "read release", err)
+	}
+	snap := Snapshot{Name: name, Namespace: n, Release: rel, Now: e.now()}
+	if rel != nil {
+		snap.Since = rel.LastDeployed
+	}
+	lo := metav1.ListOptions{}
+	core, apps, batch := e.kube.CoreV1(), e.kube.AppsV1(), e.kube.BatchV1()
+	steps := []struct {
+		what string
+		fn   func() error
+	}{
+		{"list pods", func() error { l, err := core.Pods(ns).List(ctx, lo); ok(l, err, &snap.Pods); return err }},
+		{"list statefulsets", func() error {
+			l, err := apps.StatefulSets(ns).List(ctx, lo)
+			ok(l, err, &snap.StatefulSets)
+			return err
+		}},
+		{"list deployments", func() error { l, err := apps.Deployments(ns).List(ctx, lo); ok(l, err, &snap.Deployments); return err }},
+		{"list jobs", func() error { l, err := batch.Jobs(ns).List(ctx, lo); ok(l, err, &snap.Jobs); return err }},
+		{"list pvcs", func() error {
+			l, err := core.PersistentVolumeClaims(ns).List(ctx, lo)
+			ok(l, err, &snap.PVCs)
+			return err
+		}},
+		{"list events", func() error { l, err := core.Events(ns).List(ctx, lo); ok(l, err, &snap.Events); return err }},
+		{"list ingresses", func() error {
+			l, err := e.kube.NetworkingV1().Ingresses(ns).List(ctx, lo)
+			ok(l, err, &snap.Ingresses)
+			return err
+		}},
+	}
+	for _, s := range steps {
+		if err := s.fn(); err != nil {
+			return nil, clusterErr(ctx, name, s.what, err)
+		}
+	}
+	st := e.storeFrom(snap, Compute(snap, e.ff))
+	st.Events = recentEvents(snap.Events, MaxEvents)
+	return st, nil
+}
+
+// ok copies a typed list's items into dst.
+func ok[L any, T any](l *L, err error, dst *[]T) {
+	if err != nil || l == nil {
+		return
+	}
+	switch v := any(l).(type) {
+	case *corev1.PodList:
+		*dst = any(v.Items).([]T)
+	case *appsv1.StatefulSetList:
+		*dst = any(v.Items).([]T)
+	case *appsv1.DeploymentList:
+		*dst = any(v.Items).([]T)
+	case *batchv1.JobList:
+		*dst = any(v.Items).([]T)
+	case *corev1.PersistentVolumeClaimList:
+		*dst = any(v.Items).([]T)
+	case *corev1.EventList:
+		*dst = any(v.Items).([]T)
+	case *networkingv1.IngressList:
+		*dst = any(v.Items).([]T)
+	}
+}
+
+func (e *Engine) storeNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	ns := Namespace(name)
+	n, err := e.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) || (err == nil && n.Labels[LabelManagedBy] != ManagedBy) {
+		return nil, notFound(name)
+	}
+	if err != nil {
+		return nil, clusterErr(ctx, name, "read namespace "+ns, err)
+	}
+	return n, nil
+}
+
+func notFound(name string) error {
+	return &Error{Err: ErrNotFound, Store: name, Reason: "NotFound",
+		Message: fmt.Sprintf("no store named %q (namespace %s does not exist)", name, Namespace(name)),
+		Next:    "list the stores with 'storectl list'"}
+}
+
+func (e *Engine) storeFrom(s Snapshot, st Status) *Store {
+	url, admin := e.URLs(s.Name)
+	for _, ing := range s.Ingresses {
+		for _, r := range ing.Spec.Rules {
+			if r.Host == "" {
+				continue
+			}
+			scheme := "http"
+			for _, t := range ing.Spec.TLS {
+				for _, h := range t.Hosts {
+					if h == r.Host {
+						scheme = "https"
+					}
+				}
+			}
+			url = scheme + "://" + r.Host + "/"
+			admin = url + "wp-admin/"
+			break
+		}
+	}
+	out := &Store{
+		Name: s.Name, Type: TypeWooCommerce, Namespace: Namespace(s.Name),
+		Phase: st.Phase, Reason: st.Reason, Message: st.Message,
+		URL: url, AdminURL: admin,
+		ReadyPods: st.ReadyPods, TotalPods: st.TotalPods, Components: st.Components,
+	}
+	if s.Namespace != nil {
+		out.CreatedAt = s.Namespace.CreationTimestamp.Time
+		if t := s.Namespace.Labels[LabelType]; t != "" {
+			out.Type = t
+		}
+	}
+	if r := s.Release; r != nil {
+		out.Chart, out.ChartVersion, out.AppVersion = r.Chart, r.ChartVersion, r.AppVersion
+		out.Revision, out.ReleaseStatus = r.Revision, r.Status
+	}
+	return out
+}
+
+func recentEvents(evs []corev1.Event, max int) []Event {
+	var out []Event
+	for _, ev := range evs {
+		if ev.Type != corev1.EventTypeWarning {
+			continue
+		}
+		count := ev.Count
+		if ev.Series != nil && ev.Series.Count > count {
+			count = ev.Series.Count
+		}
+		out = append(out, Event{
+			Time: eventTime(ev), Type: ev.Type, Reason: ev.Reason,
+			Object:  ev.InvolvedObject.Kind + "/" + ev.InvolvedObject.Name,
+			Message: ev.Message, Count: count,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	if len(out) > max {
+		out = out[:max]
+	}
+	return out
+}
+
+// List reads every store with a fixed number of cluster-wide calls, however
+// many stores exist: namespaces, pods, statefulsets, deployments and jobs by
+// label, and the Helm release records. Events, claims and ingresses are not
+// read (they would cost a call per store or a cluster-wide event list), so
+// List's status is based on workloads and releases; Get is the detailed view.
+func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
+	sel := LabelManagedBy + "=" + ManagedBy + "," + LabelStore
+	if o.Selector != "" {
+		if _, err := labels.Parse(o.Selector); err != nil {
+			return nil, fmt.Errorf("%w: selector %q: %v", ErrInvalidValues, o.Selector, err)
+		}
+		sel += "," + o.Selector
+	}
+	nsl, err := e.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, clusterErr(ctx, "*", "list store namespaces", err)
+	}
+	out := []Store{}
+	if len(nsl.Items) == 0 {
+		return out, nil
+	}
+	objSel := metav1.ListOptions{LabelSelector: LabelPartOf + "=" + ManagedBy}
+	pods, err := e.kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, objSel)
+	if err != nil {
+		return nil, clusterErr(ctx, "*", "list pods", err)
+	}
+	sts, err := e.kube.AppsV1().StatefulSets(metav1.NamespaceAll).List(ctx, objSel)
+	if err != nil {
+		return nil, clusterErr(ctx, "*", "list statefulsets", err)
+	}
+	deps, err := e.kube.AppsV1().Deployments(metav1.NamespaceAll).List(ctx, objSel)
+	if err != nil {
+		return nil, clusterErr(ctx, "*", "list deployments", err)
+	}
+	jobs, err := e.kube.BatchV1().Jobs(metav1.NamespaceAll).List(ctx, objSel)
+	if err != nil {
+		return nil, clusterErr(ctx, "*", "list jobs", err)
+	}
+	rels, err := e.rel.ListAll(ctx)
+	if err != nil {
+		return nil, clusterErr(ctx, "*", "list releases", err)
+	}
+
+	snaps := map[string]*Snapshot{}
+	now := e.now()
+	for i := range nsl.Items {
+		n := &nsl.Items[i]
+		name := n.Labels[LabelStore]
+		if Namespace(name) != n.Name {
+			continue
+		}
+		snaps[n.Name] = &Snapshot{Name: name, Namespace: n, Partial: true, Now: now}
+	}
+	for i := range rels {
+		if s := snaps[rels[i].Namespace]; s != nil && rels[i].Name == s.Name {
+			s.Release = &rels[i]
+		}
+	}
+	for _, p := range pods.Items {
+		if s := snaps[p.Namespace]; s != nil {
+			s.Pods = append(s.Pods, p)
+		}
+	}
+	for _, x := range sts.Items {
+		if s := snaps[x.Namespace]; s != nil {
+			s.StatefulSets = append(s.StatefulSets, x)
+		}
+	}
+	for _, x := range deps.Items {
+		if s := snaps[x.Namespace]; s != nil {
+			s.Deployments = append(s.Deployments, x)
+		}
+	}
+	for _, x := range jobs.Items {
+		if s := snaps[x.Namespace]; s != nil {
+			s.Jobs = append(s.Jobs, x)
+		}
+	}
+	for _, s := range snaps {
+		out = append(out, *e.storeFrom(*s, Compute(*s, e.ff)))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Credentials reads the store's credentials Secret. It is the only engine
+// call that returns a password.
+func (e *Engine) Credentials(ctx context.Context, name string) (*Credentials, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	sec, err := e.kube.CoreV1().Secrets(Namespace(name)).Get(ctx, credentialsSecret(name), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		if _, nerr := e.storeNamespace(ctx, name); nerr != nil {
+			return nil, nerr
+		}
+		return nil, &Error{Err: ErrNotFound, Store: name, Reason: "CredentialsMissing",
+			Message: fmt.Sprintf("secret %s/%s does not exist yet", Namespace(name), credentialsSecret(name)),
+			Next:    fmt.Sprintf("run 'storectl create %s' to finish creating the store", name)}
+	}
+	if err != nil {
+		return nil, clusterErr(ctx, name, "read credentials secret", err)
+	}
+	url, admin := e.URLs(name)
+	if ing, err := e.kube.NetworkingV1().Ingresses(Namespace(name)).Get(ctx, name, metav1.GetOptions{}); err == nil {
+		st := e.storeFrom(Snapshot{Name: name, Ingresses: []networkingv1.Ingress{*ing}}, Status{})
+		url, admin = st.URL, st.AdminURL
+	}
+	user := string(sec.Data[KeyAdminUser])
+	if user == "" {
+		user = AdminUser
+	}
+	return &Credentials{Store: name, URL: url, AdminURL: admin, User: user, Password: string(sec.Data[KeyAdminPassword])}, nil
+}

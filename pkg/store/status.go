@@ -1,0 +1,659 @@
+package store
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	"github.com/storectl/storectl/pkg/release"
+)
+
+// Labels storectl and the chart put on objects.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelStore     = "storectl.dev/store"
+	LabelType      = "storectl.dev/type"
+	LabelPartOf    = "app.kubernetes.io/part-of"
+	LabelComponent = "app.kubernetes.io/component"
+	ManagedBy      = "storectl"
+)
+
+// FailFast says when a condition stops being a retry and becomes a failure.
+type FailFast struct {
+	// ImagePullGrace is how long a pod may sit in ErrImagePull /
+	// ImagePullBackOff before the pull counts as failed: a registry blip or a
+	// slow first pull is retried by the kubelet; half a minute of backoff is not
+	// a blip.
+	ImagePullGrace time.Duration
+	// CrashLoopRestarts is the restart count at which a container in
+	// CrashLoopBackOff counts as failed.
+	CrashLoopRestarts int32
+	// UnschedulableGrace is how long a pod may be unschedulable (the
+	// scheduler retries as nodes and volumes appear).
+	UnschedulableGrace time.Duration
+	// VolumeGrace is how long a claim may stay Pending with a Warning
+	// binding/provisioning event.
+	VolumeGrace time.Duration
+	// ConfigErrorGrace is how long a container may fail to be created
+	// (CreateContainerConfigError: a missing Secret key, say).
+	ConfigErrorGrace time.Duration
+}
+
+// DefaultFailFast are the thresholds used unless Options.FailFast is set.
+var DefaultFailFast = FailFast{
+	ImagePullGrace:     30 * time.Second,
+	CrashLoopRestarts:  2,
+	UnschedulableGrace: 15 * time.Second,
+	VolumeGrace:        10 * time.Second,
+	ConfigErrorGrace:   15 * time.Second,
+}
+
+// Snapshot is everything the status of one store is computed from. Every
+// slice holds the objects of the store's namespace only.
+type Snapshot struct {
+	Name         string
+	Namespace    *corev1.Namespace
+	Release      *release.Release
+	StatefulSets []appsv1.StatefulSet
+	Deployments  []appsv1.Deployment
+	Jobs         []batchv1.Job
+	Pods         []corev1.Pod
+	PVCs         []corev1.PersistentVolumeClaim
+	Events       []corev1.Event
+	Ingresses    []networkingv1.Ingress
+	// Partial means PVCs, Events and Ingresses were not read (List keeps to
+	// a fixed number of cluster-wide calls); checks needing them are skipped.
+	Partial bool
+	// Since ignores events older than the operation being judged.
+	Since time.Time
+	Now   time.Time
+}
+
+// Status is the computed state of a store.
+type Status struct {
+	Phase      Phase
+	Reason     string
+	Message    string
+	Components []Component
+	ReadyPods  int
+	TotalPods  int
+	// Failure is set when Phase is Failed because of a component.
+	Failure *Failure
+}
+
+// Failure is a diagnosed, certain failure of a component.
+type Failure struct {
+	Component string
+	Reason    string
+	Message   string
+	Next      string
+}
+
+// Compute derives a store's status from its objects. It is a pure function:
+// Create, Wait, Get and List all judge a store through it.
+func Compute(s Snapshot, ff FailFast) Status {
+	var st Status
+	if s.Now.IsZero() {
+		s.Now = time.Now()
+	}
+	comps := []Component{namespaceComponent(s)}
+	var failure *Failure
+	for _, c := range []string{ComponentDatabase, ComponentWordPress, ComponentSetup, ComponentIngress} {
+		comp, f := componentStatus(s, c, ff)
+		comps = append(comps, comp)
+		if f != nil && failure == nil {
+			failure = f
+		}
+	}
+	st.Components = comps
+	for _, p := range s.Pods {
+		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || componentOf(p.Labels) == ComponentSetup {
+			continue
+		}
+		st.TotalPods++
+		if podReady(&p) {
+			st.ReadyPods++
+		}
+	}
+
+	rel := s.Release
+	switch {
+	case s.Namespace == nil:
+		st.Phase, st.Reason, st.Message = PhaseProvisioning, "NamespaceMissing", "namespace "+Namespace(s.Name)+" does not exist yet"
+	case s.Namespace.DeletionTimestamp != nil || s.Namespace.Status.Phase == corev1.NamespaceTerminating:
+		st.Phase, st.Reason, st.Message = PhaseDeleting, "NamespaceTerminating", "namespace "+s.Namespace.Name+" is terminating"
+		for i := range st.Components {
+			if st.Components[i].State != StatePending {
+				st.Components[i].State, st.Components[i].Ready = StateTerminating, false
+			}
+		}
+	case failure != nil:
+		st.Phase, st.Reason, st.Message, st.Failure = PhaseFailed, failure.Reason, failure.Component+": "+failure.Message, failure
+	case rel == nil:
+		st.Phase, st.Reason, st.Message = PhaseProvisioning, "ReleaseNotInstalled", "the chart is not installed yet"
+	case rel.Status == release.StatusFailed:
+		st.Phase, st.Reason, st.Message = PhaseFailed, "ReleaseFailed", rel.Description
+		st.Failure = &Failure{Component: "release", Reason: "ReleaseFailed", Message: rel.Description}
+	case rel.Pending():
+		st.Phase, st.Reason = PhaseProvisioning, "Release"+camel(rel.Status)
+		st.Message = notReadyMessage(comps)
+		if st.Message == "" {
+			st.Message = "release revision " + fmt.Sprint(rel.Revision) + " is " + rel.Status
+		}
+	case rel.Status == release.StatusUninstalling:
+		st.Phase, st.Reason, st.Message = PhaseDeleting, "Uninstalling", "the release is being uninstalled"
+	case allReady(comps):
+		st.Phase, st.Reason = PhaseReady, ""
+	default:
+		st.Phase, st.Reason, st.Message = PhaseProvisioning, "ComponentsNotReady", notReadyMessage(comps)
+	}
+	return st
+}
+
+func camel(s string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(s, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}
+
+func allReady(cs []Component) bool {
+	for _, c := range cs {
+		if !c.Ready {
+			return false
+		}
+	}
+	return true
+}
+
+func notReadyMessage(cs []Component) string {
+	var parts []string
+	for _, c := range cs {
+		if !c.Ready {
+			m := c.Name + " " + c.State
+			if c.Message != "" {
+				m += " (" + c.Message + ")"
+			}
+			parts = append(parts, m)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func namespaceComponent(s Snapshot) Component {
+	c := Component{Name: ComponentNamespace}
+	switch {
+	case s.Namespace == nil:
+		c.State = StatePending
+	case s.Namespace.DeletionTimestamp != nil || s.Namespace.Status.Phase == corev1.NamespaceTerminating:
+		c.State, c.Reason = StateTerminating, "Terminating"
+	default:
+		c.State, c.Ready, c.Message = StateReady, true, s.Namespace.Name
+	}
+	return c
+}
+
+// componentOf maps an object's labels onto a component.
+func componentOf(labels map[string]string) string {
+	return labels[LabelComponent]
+}
+
+// componentOfObject maps an event's object onto a component by the names the
+// chart gives its objects (pods may be gone by the time the event is read).
+func componentOfObject(name, kind, store string) string {
+	switch {
+	case kind == "Ingress":
+		return ComponentIngress
+	case strings.HasPrefix(name, store+"-mariadb"), strings.HasPrefix(name, "data-"+store+"-mariadb"):
+		return ComponentDatabase
+	case strings.HasPrefix(name, store+"-wordpress"):
+		return ComponentWordPress
+	case strings.HasPrefix(name, store+"-setup"):
+		return ComponentSetup
+	}
+	return ""
+}
+
+func componentStatus(s Snapshot, name string, ff FailFast) (Component, *Failure) {
+	c := Component{Name: name, State: StatePending}
+	pods := podsOf(s, name)
+	fail := func(reason, msg, next string) (Component, *Failure) {
+		c.State, c.Ready, c.Reason, c.Message = StateFailed, false, reason, msg
+		return c, &Failure{Component: name, Reason: reason, Message: msg, Next: next}
+	}
+
+	// Evidence of certain failure first: it is what the user needs to see.
+	if f := podFailure(s, pods, ff); f != nil {
+		return fail(f.Reason, f.Message, f.Next)
+	}
+	if f := createFailure(s, name, pods); f != nil {
+		return fail(f.Reason, f.Message, f.Next)
+	}
+	if !s.Partial && name != ComponentIngress {
+		if f := volumeFailure(s, name, ff); f != nil {
+			return fail(f.Reason, f.Message, f.Next)
+		}
+	}
+
+	switch name {
+	case ComponentDatabase:
+		sts := findSTS(s.StatefulSets, s.Name+"-mariadb", name)
+		if sts == nil {
+			return c, nil
+		}
+		return workload(c, sts, "StatefulSet", pods, sts.Status.ReadyReplicas, replicas(sts.Spec.Replicas)), nil
+	case ComponentWordPress:
+		d := findDeploy(s.Deployments, s.Name+"-wordpress", name)
+		if d == nil {
+			return c, nil
+		}
+		for _, cond := range d.Status.Conditions {
+			if cond.Type == appsv1.DeploymentReplicaFailure && cond.Status == corev1.ConditionTrue && len(pods) == 0 {
+				return fail(orDefault(cond.Reason, "FailedCreate"), cond.Message, createNext(s.Name, cond.Message))
+			}
+		}
+		return workload(c, d, "Deployment", pods, d.Status.ReadyReplicas, replicas(d.Spec.Replicas)), nil
+	case ComponentSetup:
+		j := currentJob(s)
+		if j == nil {
+			c.Message = "waiting for the install hook"
+			return c, nil
+		}
+		for _, cond := range j.Status.Conditions {
+			if cond.Type == batchv1.JobFailed && cond.Status == corev1.ConditionTrue {
+				msg := cond.Message
+				if msg == "" {
+					msg = "the setup job failed"
+				}
+				return fail(orDefault(cond.Reason, "JobFailed"), msg,
+					fmt.Sprintf("read its log with 'kubectl -n %s logs job/%s', fix the cause, then run 'storectl create %s' again", Namespace(s.Name), j.Name, s.Name))
+			}
+		}
+		r := kstatusOf(j, "Job")
+		switch {
+		case r == status.CurrentStatus:
+			c.State, c.Ready, c.Message = StateReady, true, "completed"
+		default:
+			c.State = StateProgressing
+			c.Message = podSummary(pods)
+			if c.Message == "" {
+				c.Message = "running"
+			}
+		}
+		return c, nil
+	case ComponentIngress:
+		if s.Partial {
+			if s.Release != nil && (s.Release.Status == release.StatusDeployed || s.Release.Status == release.StatusSuperseded) {
+				c.State, c.Ready = StateReady, true
+			}
+			return c, nil
+		}
+		if len(s.Ingresses) == 0 {
+			if s.Release != nil && s.Release.Status == release.StatusDeployed {
+				// The chart rendered no Ingress: nothing to wait for.
+				c.State, c.Ready, c.Message = StateReady, true, "no ingress"
+			}
+			return c, nil
+		}
+		ing := s.Ingresses[0]
+		c.State, c.Ready = StateReady, true
+		var hosts []string
+		for _, r := range ing.Spec.Rules {
+			if r.Host != "" {
+				hosts = append(hosts, r.Host)
+			}
+		}
+		c.Message = strings.Join(hosts, ",")
+		for _, lb := range ing.Status.LoadBalancer.Ingress {
+			if a := lb.IP + lb.Hostname; a != "" {
+				c.Message += " via " + a
+				break
+			}
+		}
+		return c, nil
+	}
+	return c, nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func replicas(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
+}
+
+func workload(c Component, obj runtime.Object, kind string, pods []corev1.Pod, ready, want int32) Component {
+	if kstatusOf(obj, kind) == status.CurrentStatus && ready >= want {
+		c.State, c.Ready = StateReady, true
+		c.Message = fmt.Sprintf("%d/%d ready", ready, want)
+		return c
+	}
+	c.State = StateProgressing
+	c.Message = fmt.Sprintf("%d/%d ready", ready, want)
+	if sum := podSummary(pods); sum != "" {
+		c.Message += ": " + sum
+	}
+	return c
+}
+
+// kstatusOf judges a typed workload with kstatus, the readiness rules Flux
+// and Helm 4 share.
+func kstatusOf(obj runtime.Object, kind string) status.Status {
+	group := "apps"
+	if kind == "Job" {
+		group = "batch"
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return status.UnknownStatus
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetAPIVersion(group + "/v1")
+	u.SetKind(kind)
+	r, err := status.Compute(u)
+	if err != nil {
+		return status.UnknownStatus
+	}
+	return r.Status
+}
+
+func findSTS(list []appsv1.StatefulSet, name, comp string) *appsv1.StatefulSet {
+	for i := range list {
+		if list[i].Name == name || componentOf(list[i].Labels) == comp {
+			return &list[i]
+		}
+	}
+	return nil
+}
+
+func findDeploy(list []appsv1.Deployment, name, comp string) *appsv1.Deployment {
+	for i := range list {
+		if list[i].Name == name || componentOf(list[i].Labels) == comp {
+			return &list[i]
+		}
+	}
+	return nil
+}
+
+// currentJob returns the setup Job of the revision being applied. While a
+// revision is pending, a Job created before it started belongs to an earlier
+// attempt (Helm replaces it when the hook runs) and must not decide anything.
+func currentJob(s Snapshot) *batchv1.Job {
+	var j *batchv1.Job
+	for i := range s.Jobs {
+		if s.Jobs[i].Name == s.Name+"-setup" || componentOf(s.Jobs[i].Labels) == ComponentSetup {
+			j = &s.Jobs[i]
+			break
+		}
+	}
+	if j == nil || j.DeletionTimestamp != nil {
+		return nil
+	}
+	if s.Release != nil && s.Release.Pending() && !s.Release.LastDeployed.IsZero() &&
+		j.CreationTimestamp.Time.Before(s.Release.LastDeployed.Truncate(time.Second)) {
+		return nil
+	}
+	return j
+}
+
+func podsOf(s Snapshot, comp string) []corev1.Pod {
+	var out []corev1.Pod
+	var job *batchv1.Job
+	if comp == ComponentSetup {
+		job = currentJob(s)
+		if job == nil {
+			return nil
+		}
+	}
+	for _, p := range s.Pods {
+		if componentOf(p.Labels) != comp || p.DeletionTimestamp != nil {
+			continue
+		}
+		if job != nil && p.CreationTimestamp.Before(&job.CreationTimestamp) {
+			continue
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// podSummary describes why pods are not ready yet, e.g. "ContainerCreating".
+func podSummary(pods []corev1.Pod) string {
+	var parts []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			parts = append(parts, s)
+		}
+	}
+	for _, p := range pods {
+		if podReady(&p) || p.Status.Phase == corev1.PodSucceeded {
+			continue
+		}
+		found := false
+		for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+			if cs.State.Waiting != nil && cs.State.Waiting.Reason != "" {
+				add(cs.State.Waiting.Reason)
+				found = true
+			}
+		}
+		if !found {
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+					add(orDefault(c.Reason, "Unscheduled"))
+					found = true
+				}
+			}
+		}
+		if !found {
+			if p.Status.Phase == corev1.PodRunning {
+				add("Running, not ready")
+			} else {
+				add(string(p.Status.Phase))
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func podStartTime(p *corev1.Pod) time.Time {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionTrue && !c.LastTransitionTime.IsZero() {
+			return c.LastTransitionTime.Time
+		}
+	}
+	if p.Status.StartTime != nil {
+		return p.Status.StartTime.Time
+	}
+	return p.CreationTimestamp.Time
+}
+
+const retryNext = "fix the cause, then run 'storectl create %s' again to resume (or 'storectl delete %s --yes')"
+
+// podFailure looks for certain failures in the pods of one component.
+func podFailure(s Snapshot, pods []corev1.Pod, ff FailFast) *Failure {
+	next := fmt.Sprintf(retryNext, s.Name, s.Name)
+	for i := range pods {
+		p := &pods[i]
+		if p.Status.Phase == corev1.PodSucceeded {
+			continue
+		}
+		age := s.Now.Sub(podStartTime(p))
+		for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+			w := cs.State.Waiting
+			if w == nil {
+				continue
+			}
+			where := fmt.Sprintf("pod %s container %s", p.Name, cs.Name)
+			switch w.Reason {
+			case "InvalidImageName", "ErrImageNeverPull":
+				return &Failure{Reason: w.Reason, Message: where + ": " + w.Message,
+					Next: "check the image values (--set image.* / the chart defaults); " + next}
+			case "ErrImagePull", "ImagePullBackOff":
+				if age >= ff.ImagePullGrace {
+					return &Failure{Reason: w.Reason, Message: fmt.Sprintf("%s: image %s cannot be pulled for %s: %s", where, imageOf(p, cs.Name), age.Truncate(time.Second), w.Message),
+						Next: "check the image name and tag, registry access and imagePullSecrets; " + next}
+				}
+			case "CrashLoopBackOff":
+				if cs.RestartCount >= ff.CrashLoopRestarts {
+					msg := fmt.Sprintf("%s restarted %d times: %s", where, cs.RestartCount, w.Message)
+					if t := cs.LastTerminationState.Terminated; t != nil {
+						msg += fmt.Sprintf(" (last exit code %d, %s)", t.ExitCode, orDefault(t.Reason, "Error"))
+					}
+					return &Failure{Reason: "CrashLoopBackOff", Message: msg,
+						Next: fmt.Sprintf("read its log with 'kubectl -n %s logs %s -c %s --previous'; ", p.Namespace, p.Name, cs.Name) + next}
+				}
+			case "CreateContainerConfigError", "CreateContainerError":
+				if age >= ff.ConfigErrorGrace {
+					return &Failure{Reason: w.Reason, Message: where + ": " + w.Message, Next: next}
+				}
+			}
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+				since := c.LastTransitionTime.Time
+				if since.IsZero() {
+					since = p.CreationTimestamp.Time
+				}
+				if s.Now.Sub(since) >= ff.UnschedulableGrace {
+					return &Failure{Reason: "Unschedulable", Message: fmt.Sprintf("pod %s cannot be scheduled: %s", p.Name, c.Message),
+						Next: "free or add node capacity, or lower the resource requests in the values; " + next}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func imageOf(p *corev1.Pod, container string) string {
+	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		if c.Name == container {
+			return c.Image
+		}
+	}
+	return "?"
+}
+
+// createFailure finds a controller that cannot create its pods (Pod Security
+// or ResourceQuota rejection): a FailedCreate event while no pod exists.
+func createFailure(s Snapshot, comp string, pods []corev1.Pod) *Failure {
+	if len(pods) > 0 || comp == ComponentIngress {
+		return nil
+	}
+	for _, ev := range recentWarnings(s) {
+		if ev.Reason != "FailedCreate" {
+			continue
+		}
+		k := ev.InvolvedObject.Kind
+		if k != "StatefulSet" && k != "ReplicaSet" && k != "Job" && k != "Deployment" {
+			continue
+		}
+		if componentOfObject(ev.InvolvedObject.Name, k, s.Name) != comp {
+			continue
+		}
+		if comp == ComponentSetup && currentJob(s) == nil {
+			continue
+		}
+		return &Failure{Reason: "FailedCreate", Message: fmt.Sprintf("%s %s cannot create pods: %s", k, ev.InvolvedObject.Name, ev.Message),
+			Next: createNext(s.Name, ev.Message)}
+	}
+	return nil
+}
+
+func createNext(name, msg string) string {
+	retry := fmt.Sprintf(retryNext, name, name)
+	switch {
+	case strings.Contains(msg, "exceeded quota"):
+		return "raise the store's quota (--set quota.*) or lower resource requests; " + retry
+	case strings.Contains(msg, "PodSecurity"):
+		return "the pod spec is refused by the namespace's Pod Security level; check securityContext values; " + retry
+	case strings.Contains(msg, "LimitRange") || strings.Contains(msg, "maximum") || strings.Contains(msg, "minimum"):
+		return "adjust limitRange.* or the resource values; " + retry
+	}
+	return retry
+}
+
+// volumeFailure finds claims of the component that cannot be bound.
+func volumeFailure(s Snapshot, comp string, ff FailFast) *Failure {
+	for _, pvc := range s.PVCs {
+		if componentOfObject(pvc.Name, "PersistentVolumeClaim", s.Name) != comp || pvc.Status.Phase != corev1.ClaimPending {
+			continue
+		}
+		if s.Now.Sub(pvc.CreationTimestamp.Time) < ff.VolumeGrace {
+			continue
+		}
+		for _, ev := range recentWarnings(s) {
+			if ev.InvolvedObject.Kind != "PersistentVolumeClaim" || ev.InvolvedObject.Name != pvc.Name {
+				continue
+			}
+			if ev.Reason == "ProvisioningFailed" || ev.Reason == "FailedBinding" {
+				sc := "the default StorageClass"
+				if pvc.Spec.StorageClassName != nil {
+					sc = "StorageClass " + *pvc.Spec.StorageClassName
+				}
+				return &Failure{Reason: ev.Reason, Message: fmt.Sprintf("volume claim %s is not bound (%s): %s", pvc.Name, sc, ev.Message),
+					Next: "set an existing StorageClass with --storage-class (kubectl get storageclass); " + fmt.Sprintf(retryNext, s.Name, s.Name)}
+			}
+		}
+	}
+	return nil
+}
+
+// recentWarnings returns Warning events not older than s.Since.
+func recentWarnings(s Snapshot) []corev1.Event {
+	var out []corev1.Event
+	for _, ev := range s.Events {
+		if ev.Type != corev1.EventTypeWarning {
+			continue
+		}
+		if !s.Since.IsZero() && eventTime(ev).Before(s.Since) {
+			continue
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func eventTime(ev corev1.Event) time.Time {
+	switch {
+	case ev.Series != nil && !ev.Series.LastObservedTime.IsZero():
+		return ev.Series.LastObservedTime.Time
+	case !ev.LastTimestamp.IsZero():
+		return ev.LastTimestamp.Time
+	case !ev.EventTime.IsZero():
+		return ev.EventTime.Time
+	case !ev.FirstTimestamp.IsZero():
+		return ev.FirstTimestamp.Time
+	}
+	return ev.CreationTimestamp.Time
+}

@@ -1,0 +1,252 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/storectl/storectl/pkg/release"
+)
+
+// watcher keeps an event-driven picture of one store namespace. Informers
+// list once and then watch; when the API server restarts they re-list and
+// re-watch on their own, so a create carries on across the outage.
+type watcher struct {
+	e    *Engine
+	name string
+	ns   string
+
+	stop    context.CancelFunc
+	changed chan struct{}
+
+	nsInf, pods, sts, deploys, jobs, pvcs, events, ings, secrets, pvs cache.SharedIndexInformer
+
+	mu  sync.Mutex
+	rel *release.Release
+}
+
+// watchOptions says which object kinds a watcher needs.
+type watchOptions struct {
+	workloads bool // pods, statefulsets, deployments, jobs, pvcs, events, ingresses, release secrets
+	volumes   bool // cluster-scoped PersistentVolumes (delete)
+}
+
+func (e *Engine) newWatcher(name string, o watchOptions) *watcher {
+	ctx, stop := context.WithCancel(context.Background())
+	ns := Namespace(name)
+	w := &watcher{e: e, name: name, ns: ns, stop: stop, changed: make(chan struct{}, 1)}
+
+	nsFactory := informers.NewSharedInformerFactoryWithOptions(e.kube, 0,
+		informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+			lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", ns).String()
+		}))
+	w.nsInf = nsFactory.Core().V1().Namespaces().Informer()
+	w.notify(w.nsInf)
+	factories := []informers.SharedInformerFactory{nsFactory}
+
+	if o.workloads {
+		f := informers.NewSharedInformerFactoryWithOptions(e.kube, 0, informers.WithNamespace(ns))
+		w.pods = f.Core().V1().Pods().Informer()
+		w.sts = f.Apps().V1().StatefulSets().Informer()
+		w.deploys = f.Apps().V1().Deployments().Informer()
+		w.jobs = f.Batch().V1().Jobs().Informer()
+		w.pvcs = f.Core().V1().PersistentVolumeClaims().Informer()
+		w.events = f.Core().V1().Events().Informer()
+		w.ings = f.Networking().V1().Ingresses().Informer()
+		for _, inf := range []cache.SharedIndexInformer{w.pods, w.sts, w.deploys, w.jobs, w.pvcs, w.events, w.ings} {
+			w.notify(inf)
+		}
+		// Release records: a change means the release moved on (deployed,
+		// failed); it is then re-read through the release manager.
+		sf := informers.NewSharedInformerFactoryWithOptions(e.kube, 0, informers.WithNamespace(ns),
+			informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+				lo.LabelSelector = labels.Set{"owner": "helm", "name": name}.String()
+			}))
+		w.secrets = sf.Core().V1().Secrets().Informer()
+		_, _ = w.secrets.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { w.refreshRelease(ctx) },
+			UpdateFunc: func(any, any) { w.refreshRelease(ctx) },
+			DeleteFunc: func(any) { w.refreshRelease(ctx) },
+		})
+		factories = append(factories, f, sf)
+	}
+	if o.volumes {
+		f := informers.NewSharedInformerFactory(e.kube, 0)
+		w.pvs = f.Core().V1().PersistentVolumes().Informer()
+		w.notify(w.pvs)
+		if w.pods == nil {
+			nf := informers.NewSharedInformerFactoryWithOptions(e.kube, 0, informers.WithNamespace(ns))
+			w.pods = nf.Core().V1().Pods().Informer()
+			w.pvcs = nf.Core().V1().PersistentVolumeClaims().Informer()
+			w.notify(w.pods)
+			w.notify(w.pvcs)
+			factories = append(factories, nf)
+		}
+		factories = append(factories, f)
+	}
+	for _, f := range factories {
+		f.Start(ctx.Done())
+	}
+	return w
+}
+
+func (w *watcher) notify(inf cache.SharedIndexInformer) {
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { w.poke() },
+		UpdateFunc: func(any, any) { w.poke() },
+		DeleteFunc: func(any) { w.poke() },
+	})
+}
+
+func (w *watcher) poke() {
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+}
+
+// synced waits for the first list of every informer.
+func (w *watcher) synced(ctx context.Context) bool {
+	var fns []cache.InformerSynced
+	for _, inf := range []cache.SharedIndexInformer{w.nsInf, w.pods, w.sts, w.deploys, w.jobs, w.pvcs, w.events, w.ings, w.secrets, w.pvs} {
+		if inf != nil {
+			fns = append(fns, inf.HasSynced)
+		}
+	}
+	return cache.WaitForCacheSync(ctx.Done(), fns...)
+}
+
+func (w *watcher) close() { w.stop() }
+
+func (w *watcher) refreshRelease(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	r, err := w.e.rel.Get(rctx, w.ns, w.name)
+	if err != nil && !errors.Is(err, release.ErrNotFound) {
+		return // keep the last known record; the next change retries
+	}
+	w.mu.Lock()
+	w.rel = r
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *watcher) setRelease(r *release.Release) {
+	w.mu.Lock()
+	w.rel = r
+	w.mu.Unlock()
+	w.poke()
+}
+
+func listOf[T any](inf cache.SharedIndexInformer) []T {
+	if inf == nil {
+		return nil
+	}
+	var out []T
+	for _, o := range inf.GetStore().List() {
+		if t, ok := o.(*T); ok {
+			out = append(out, *t)
+		}
+	}
+	return out
+}
+
+func (w *watcher) namespace() *corev1.Namespace {
+	for _, n := range listOf[corev1.Namespace](w.nsInf) {
+		if n.Name == w.ns {
+			return &n
+		}
+	}
+	return nil
+}
+
+// snapshot reads the informer caches; no API call.
+func (w *watcher) snapshot(since time.Time) Snapshot {
+	w.mu.Lock()
+	rel := w.rel
+	w.mu.Unlock()
+	return Snapshot{
+		Name:         w.name,
+		Namespace:    w.namespace(),
+		Release:      rel,
+		StatefulSets: listOf[appsv1.StatefulSet](w.sts),
+		Deployments:  listOf[appsv1.Deployment](w.deploys),
+		Jobs:         listOf[batchv1.Job](w.jobs),
+		Pods:         listOf[corev1.Pod](w.pods),
+		PVCs:         listOf[corev1.PersistentVolumeClaim](w.pvcs),
+		Events:       listOf[corev1.Event](w.events),
+		Ingresses:    listOf[networkingv1.Ingress](w.ings),
+		Since:        since,
+		Now:          w.e.now(),
+	}
+}
+
+// volumes returns the PersistentVolumes still bound to claims of the store.
+func (w *watcher) volumes() []corev1.PersistentVolume {
+	var out []corev1.PersistentVolume
+	for _, pv := range listOf[corev1.PersistentVolume](w.pvs) {
+		if pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.Namespace == w.ns {
+			out = append(out, pv)
+		}
+	}
+	return out
+}
+
+// progressTracker turns component states into Progress reports, one per
+// change of state or message.
+type progressTracker struct {
+	on      func(Progress)
+	now     func() time.Time
+	start   time.Time
+	started map[string]time.Time
+	last    map[string]Progress
+}
+
+func newProgressTracker(on func(Progress), now func() time.Time) *progressTracker {
+	return &progressTracker{on: on, now: now, start: now(), started: map[string]time.Time{}, last: map[string]Progress{}}
+}
+
+func (t *progressTracker) report(step, state, msg string) {
+	if t.on == nil {
+		return
+	}
+	prev, seen := t.last[step]
+	if seen && prev.State == state && prev.Message == msg {
+		return
+	}
+	if seen && prev.State != ProgressRunning {
+		return // a step reports done/failed once
+	}
+	if _, ok := t.started[step]; !ok {
+		t.started[step] = t.now()
+	}
+	p := Progress{Step: step, State: state, Message: msg, Elapsed: t.now().Sub(t.started[step])}
+	t.last[step] = p
+	t.on(p)
+}
+
+func (t *progressTracker) components(cs []Component) {
+	for _, c := range cs {
+		switch {
+		case c.Ready:
+			t.report(c.Name, ProgressDone, c.Message)
+		case c.State == StateFailed:
+			t.report(c.Name, ProgressFailed, c.Reason+": "+c.Message)
+		case c.State == StateProgressing:
+			t.report(c.Name, ProgressRunning, c.Message)
+		case c.State == StatePending && c.Message != "":
+			t.report(c.Name, ProgressRunning, c.Message)
+		}
+	}
+}
