@@ -273,7 +273,34 @@ func TestConcurrentAppendLosesNothing(t *testing.T) {
 		cmds = append(cmds, cmd)
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, goroutines*perGoroutine)
+	errs := make(chan error, goroutines*perGoroutine+1)
+
+	// A reader runs alongside the writers: it must never fail nor see the log shrink.
+	stopReading := make(chan struct{})
+	readerDone := make(chan struct{})
+	reads := 0
+	go func() {
+		defer close(readerDone)
+		last := 0
+		for {
+			select {
+			case <-stopReading:
+				return
+			default:
+			}
+			got, err := Query(path, Filter{}, 60*time.Second)
+			if err != nil {
+				errs <- fmt.Errorf("concurrent Query: %w", err)
+				return
+			}
+			if len(got) < last {
+				errs <- fmt.Errorf("concurrent Query saw %d records after %d", len(got), last)
+				return
+			}
+			last = len(got)
+			reads++
+		}
+	}()
 	for g := range goroutines {
 		worker := fmt.Sprintf("g%d", g)
 		for i := range perGoroutine {
@@ -288,14 +315,19 @@ func TestConcurrentAppendLosesNothing(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("goroutine Append: %v", err)
-	}
 	for p, cmd := range cmds {
 		if err := cmd.Wait(); err != nil {
 			t.Errorf("helper process %d (pid %d): %v\n%s", p, cmd.Process.Pid, err, outs[p])
 		}
+	}
+	close(stopReading)
+	<-readerDone
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if reads == 0 {
+		t.Error("the concurrent reader never completed a Query")
 	}
 
 	got, err := Query(path, Filter{}, 10*time.Second)
@@ -322,6 +354,64 @@ func TestConcurrentAppendLosesNothing(t *testing.T) {
 	for id := uint64(1); id <= totalExpected; id++ {
 		if !seenID[id] {
 			t.Errorf("ID %d missing: IDs are not dense", id)
+		}
+	}
+}
+
+// TestKilledWriterLeavesAUsableLog kills a process while it appends in a loop: every record
+// it committed is still there, the IDs stay dense and the next append works.
+func TestKilledWriterLeavesAUsableLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	path := tempLog(t)
+	cmd := helperCmd(t, "append", "AUDIT_TEST_PATH="+path, "AUDIT_TEST_WORKER=k", "AUDIT_TEST_N=1000000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	t.Cleanup(func() {
+		if !killed {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := Query(path, Filter{Limit: 1}, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 1 && got[0].ID >= 20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the helper did not append 20 records in 30s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no chance to close the file
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	killed = true
+
+	if err := Append(path, workerRecord("after", 0), 5*time.Second); err != nil {
+		t.Fatalf("Append after the kill: %v", err)
+	}
+	got, err := Query(path, Filter{}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Store != "after-0" {
+		t.Errorf("newest record is %q, want the one appended after the kill", got[0].Store)
+	}
+	for i, r := range got {
+		if want := uint64(len(got) - i); r.ID != want {
+			t.Fatalf("record %d has ID %d, want %d: IDs are not dense after the kill", i, r.ID, want)
+		}
+		if i > 0 && r.Store != fmt.Sprintf("k-%d", r.ID-1) {
+			t.Fatalf("record %d is %q, want k-%d", r.ID, r.Store, r.ID-1)
 		}
 	}
 }
