@@ -687,3 +687,21 @@ func TestEnvVar(t *testing.T) {
 		t.Errorf("EnvVar = %q", got)
 	}
 }
+
+// The CLI may declare the labels flag as a plain string ("k=v,k=v") rather than a map flag.
+func TestLabelsFromStringFlag(t *testing.T) {
+	isolate(t)
+	fs := pflag.NewFlagSet("create", pflag.ContinueOnError)
+	fs.String(KeyIngressControllerLabels, "", "")
+	if err := fs.Parse([]string{"--ingress-controller-labels=app.kubernetes.io/name=traefik,app.kubernetes.io/instance=edge"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(LoadOptions{Flags: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"app.kubernetes.io/name": "traefik", "app.kubernetes.io/instance": "edge"}
+	if !reflect.DeepEqual(cfg.IngressControllerLabels, want) || cfg.Source(KeyIngressControllerLabels).Kind != SourceFlag {
+		t.Errorf("labels %v from %v, want %v from the flag", cfg.IngressControllerLabels, cfg.Source(KeyIngressControllerLabels), want)
+	}
+}
