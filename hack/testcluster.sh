@@ -233,6 +233,9 @@ apply_stages() {
 	ms=$(duration_ms "$delay") || die "STORECTL_SANDBOX_READY_DELAY=$delay is not a duration such as 0s, 500ms, 2s or 3m"
 	sed "s/@READY_DELAY_MS@/$ms/g" "$MANIFESTS/pod-stages.yaml" | kctl apply -f - >/dev/null
 	kctl apply -f "$MANIFESTS/node-stages.yaml" >/dev/null
+	# Published in the cluster, so that tests read the delay in force.
+	kctl create configmap storectl-sandbox -n kube-public --from-literal=ready-delay="$delay" --dry-run=client -o yaml |
+		kctl apply -f - >/dev/null
 	echo "$delay" >"$STATE/ready-delay"
 }
 
