@@ -27,6 +27,7 @@ type FileError struct {
 	Msg string
 }
 
+// Error renders "invalid config file <path>, line <n>: <problem>".
 func (e *FileError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("invalid config file %s, line %d: %s", e.Path, e.Line, e.Msg)

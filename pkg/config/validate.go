@@ -32,6 +32,7 @@ type ValueError struct {
 	Missing bool
 }
 
+// Error renders "invalid <key> \"<value>\" (from <source>): <what is allowed>".
 func (e *ValueError) Error() string {
 	if e.Missing {
 		return fmt.Sprintf("%s is not set: %s", e.Key, e.Msg)
