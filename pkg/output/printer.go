@@ -51,8 +51,9 @@ func FormatNames(formats ...Format) []string {
 
 // Cells formats values for table cells: human on a terminal, exact off it.
 type Cells struct {
-	TTY bool
-	Now time.Time
+	TTY    bool
+	Now    time.Time
+	Styles Styles
 }
 
 // Time renders t as an age ("5m") on a terminal and as RFC3339 otherwise; zero is "<unknown>".
@@ -120,12 +121,13 @@ type Printer struct {
 
 // NewPrinter returns a printer for the data stream of ios.
 func NewPrinter(ios *IOStreams, format Format, now time.Time) *Printer {
-	return &Printer{
+	p := &Printer{
 		Format: format,
 		Out:    ios.Out,
 		Styles: ios.StdoutStyles(),
-		Cells:  Cells{TTY: ios.IsStdoutTTY, Now: now},
 	}
+	p.Cells = Cells{TTY: ios.IsStdoutTTY, Now: now, Styles: p.Styles}
+	return p
 }
 
 // Print writes v. JSON and YAML marshal v itself, so views carry json tags and a nil slice

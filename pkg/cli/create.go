@@ -1,0 +1,243 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/storectl/storectl/pkg/config"
+	"github.com/storectl/storectl/pkg/kube"
+	"github.com/storectl/storectl/pkg/output"
+	"github.com/storectl/storectl/pkg/store"
+)
+
+// CreateOptions are the inputs of `storectl create`.
+type CreateOptions struct {
+	Factory *Factory
+
+	Name       string
+	Type       string
+	Sets       []string
+	ValuesFile string
+	Wait       bool
+	Timeout    time.Duration
+	Output     string
+
+	// Resolved before the run: parsed -o and the merged chart values.
+	Format output.Format
+	Values map[string]any
+}
+
+// NewCmdCreate returns `storectl create`.
+func NewCmdCreate(f *Factory, runF func(*CreateOptions) error) *cobra.Command {
+	opts := &CreateOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "create <name> [flags]",
+		Short: "Create a store and wait until it is ready",
+		Long: `Create a store: its namespace store-<name> (Pod Security "restricted"), its
+credentials Secret and the Helm release of the embedded chart, then watch the
+database, WordPress, the WooCommerce setup and the ingress until the store is ready.
+
+The name is checked before anything reaches the cluster: 1-40 lowercase letters,
+digits and hyphens, starting with a letter, not ending with a hyphen, not reserved.
+
+Running create again for a store whose create was interrupted resumes it.`,
+		Example: `  # Create a store and wait until it is ready
+  storectl create shop
+
+  # Create a store under your own domain with the prod profile
+  storectl create shop --profile prod --domain shops.example.com
+
+  # Override chart values, Helm style
+  storectl create shop --set wordpress.resources.limits.memory=1Gi --values shop.yaml
+
+  # Submit without waiting and print the store as JSON
+  storectl create shop --wait=false -o json`,
+		Args:              exactNames("store name"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if err := store.ValidateName(opts.Name); err != nil {
+				return err
+			}
+			if opts.Type != store.TypeWooCommerce {
+				return fmt.Errorf("%w %q: the only store type is %q", store.ErrUnknownType, opts.Type, store.TypeWooCommerce)
+			}
+			var err error
+			if opts.Format, err = parseOutput(cmd, opts.Output, "", output.FormatJSON, output.FormatYAML); err != nil {
+				return err
+			}
+			if opts.Values, err = chartValues(opts.ValuesFile, opts.Sets); err != nil {
+				var ue *UsageError
+				if errors.As(err, &ue) {
+					ue.Cmd = cmd.CommandPath()
+				}
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return createRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Type, "type", store.TypeWooCommerce, "store type")
+	fl.StringArrayVar(&opts.Sets, "set", nil, "set a chart value, Helm syntax key=value (repeatable)")
+	fl.StringVarP(&opts.ValuesFile, "values", "f", "", "YAML file of chart values")
+	fl.BoolVar(&opts.Wait, "wait", true, "wait until the store is ready")
+	fl.DurationVar(&opts.Timeout, config.KeyTimeout, 0, "how long to wait (default: the timeout setting, 10m)")
+	addOutputFlag(cmd, &opts.Output, "", output.FormatJSON, output.FormatYAML)
+	addSettingFlags(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("type", fixedCompletion(store.TypeWooCommerce))
+	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
+	return cmd
+}
+
+// addSettingFlags adds the flags that override configuration settings for a new store. They
+// default to zero so that the environment, the config file and the profile decide otherwise.
+func addSettingFlags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.String(config.KeyDomain, "", "parent domain of the store's host name, <name>.<domain>")
+	fl.String(config.KeyIngressClass, "", "IngressClass of the store's Ingress")
+	fl.String(config.KeyIngressControllerNamespace, "", "namespace of the ingress controller, admitted by the store's network policy")
+	fl.String(config.KeyIngressControllerLabels, "", "labels of the ingress controller pods, k=v,k=v")
+	fl.String(config.KeyTLSClusterIssuer, "", "cert-manager ClusterIssuer for the store's certificate (empty: no TLS)")
+	fl.String(config.KeyStorageClass, "", "StorageClass of the store's volumes (empty: cluster default)")
+	fl.Int(config.KeyMaxStores, 0, "refuse to create more than this many stores in the cluster")
+	fl.String(config.KeyImagePullPolicy, "", "image pull policy: Always, IfNotPresent or Never")
+	_ = cmd.RegisterFlagCompletionFunc(config.KeyImagePullPolicy, fixedCompletion("Always", "IfNotPresent", "Never"))
+	for _, k := range []string{config.KeyDomain, config.KeyIngressClass, config.KeyIngressControllerNamespace,
+		config.KeyIngressControllerLabels, config.KeyTLSClusterIssuer, config.KeyStorageClass, config.KeyMaxStores} {
+		_ = cmd.RegisterFlagCompletionFunc(k, cobra.NoFileCompletions)
+	}
+}
+
+func createRun(ctx context.Context, opts *CreateOptions) (err error) {
+	f := opts.Factory
+	ios := f.IOStreams
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = cfg.Timeout
+	}
+
+	eng, err := f.Engine()
+	if err != nil {
+		return explain(ctx, err, opts.Name, "create")
+	}
+
+	// From here on the cluster may change, so the attempt is recorded however it ends.
+	started := f.Now()
+	var created *store.Store
+	defer func() {
+		chartVersion := ""
+		if created != nil {
+			chartVersion = created.ChartVersion
+		}
+		recordAudit(ctx, f, "create", opts.Name, started, chartVersion, err)
+	}()
+	st := ios.StderrStyles()
+	fmt.Fprintf(ios.ErrOut, "Creating store %s (%s)\n", st.Key.Render(opts.Name), opts.Type)
+	progress, onProgress := newProgress(f)
+	created, err = eng.Create(ctx, store.CreateOptions{
+		Name:       opts.Name,
+		Type:       opts.Type,
+		Values:     opts.Values,
+		Wait:       opts.Wait,
+		Timeout:    opts.Timeout,
+		OnProgress: onProgress,
+	})
+	progress.Stop()
+	if err != nil {
+		err = explain(ctx, err, opts.Name, "create")
+		if ExitCode(err) == ExitTimeout || errors.Is(err, store.ErrFailed) {
+			printLastState(f, progress)
+		}
+		return err
+	}
+	return printCreated(f, opts, created)
+}
+
+// printCreated prints the result: the store on stdout (human summary, or -o json/yaml), and
+// for humans the next commands on stderr.
+func printCreated(f *Factory, opts *CreateOptions, s *store.Store) error {
+	ios := f.IOStreams
+	summary := ios.Out
+	if opts.Format != "" {
+		p := output.NewPrinter(ios, opts.Format, f.Now())
+		if err := p.Print(newStoreView(s)); err != nil {
+			return err
+		}
+		summary = ios.ErrOut
+	}
+	st := output.NewStyles(summary, summaryColor(ios, summary))
+	if opts.Wait {
+		fmt.Fprintf(summary, "%s Store %s is ready\n", st.OK.Render(output.MarkOK), s.Name)
+	} else {
+		fmt.Fprintf(summary, "Store %s is submitted and %s\n", s.Name, st.Status(string(s.Phase)))
+	}
+	fmt.Fprintf(summary, "%s  %s\n", st.Key.Render("URL:      "), orNone(s.URL))
+	fmt.Fprintf(summary, "%s  %s\n", st.Key.Render("Admin URL:"), orNone(s.AdminURL))
+	hs := ios.StderrStyles()
+	fmt.Fprintf(ios.ErrOut, "%s run %s for the admin user and password\n",
+		hs.Muted.Render("Next:"), hs.Code.Render("storectl credentials "+s.Name))
+	if !opts.Wait {
+		fmt.Fprintf(ios.ErrOut, "%s run %s to wait until it is ready\n",
+			hs.Muted.Render("Next:"), hs.Code.Render("storectl wait "+s.Name+" --for ready"))
+	}
+	return nil
+}
+
+// summaryColor tells whether w, one of the two output streams, may carry colour.
+func summaryColor(ios *output.IOStreams, w any) bool {
+	if w == ios.Out {
+		return ios.ColorOut()
+	}
+	return ios.ColorErr()
+}
+
+// explain makes sure an error tells the user what to do next. The engine's own errors carry
+// their next step; for the rest the command adds one.
+func explain(ctx context.Context, err error, name, action string) error {
+	var se *store.Error
+	if errors.As(err, &se) && se.Next != "" {
+		return err
+	}
+	switch code := ExitCode(err); {
+	case code == ExitInterrupted || ctx.Err() != nil:
+		if action == "delete" {
+			return withHint(err, "run 'storectl delete %s --yes' again to finish deleting it", name)
+		}
+		return withHint(err, "run 'storectl create %s' again to resume, or 'storectl delete %s --yes' to remove what was created", name, name)
+	case code == ExitNotFound:
+		return withHint(err, "run 'storectl list' to see the stores of this cluster")
+	case code == ExitAlreadyExists:
+		return withHint(err, "run 'storectl get %s' to see it, or choose another name", name)
+	case code == ExitTimeout && action == "delete":
+		return withHint(err, "run 'storectl wait %s --for deleted' to keep waiting", name)
+	case code == ExitTimeout:
+		return withHint(err, "run 'storectl get %s' to see what is not ready, then 'storectl wait %s --for ready' to keep waiting", name, name)
+	case code == ExitLimitReached:
+		return withHint(err, "delete a store with 'storectl delete <name> --yes', or raise max-stores (--max-stores, STORECTL_MAX_STORES or the config file)")
+	case code == ExitUnreachable:
+		return withHint(err, "check that the cluster is running and that --kubeconfig/--context point at it")
+	case code == ExitUnauthorized:
+		return withHint(err, "refresh your credentials, or ask for the storectl ClusterRole to be bound to your identity")
+	case errors.Is(err, store.ErrTerminating):
+		return withHint(err, "run 'storectl wait %s --for deleted', then create it again", name)
+	case errors.Is(err, store.ErrBusy):
+		return withHint(err, "another storectl process is changing store %s; wait for it, or run 'storectl wait %s --for ready'", name, name)
+	case errors.Is(err, store.ErrFailed):
+		return withHint(err, "run 'storectl get %s' for the failing component and its events; after fixing the cause, 'storectl create %s' resumes", name, name)
+	case errors.Is(err, config.ErrInvalidConfig):
+		return withHint(err, "fix the setting named above, or pass it as a flag")
+	case kube.Classify(err) == kube.KindConfig:
+		return withHint(err, "point --kubeconfig (or $KUBECONFIG) at the cluster's kubeconfig and --context at one of its contexts; for the local sandbox use the path printed by 'hack/testcluster.sh kubeconfig'")
+	}
+	return err
+}

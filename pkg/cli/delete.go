@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/storectl/storectl/pkg/config"
+	"github.com/storectl/storectl/pkg/output"
+	"github.com/storectl/storectl/pkg/store"
+)
+
+// errDeclined is returned when the user answers no at the confirmation prompt.
+var errDeclined = errors.New("deletion not confirmed; nothing was deleted")
+
+// DeleteOptions are the inputs of `storectl delete`.
+type DeleteOptions struct {
+	Factory        *Factory
+	Names          []string
+	Yes            bool
+	Wait           bool
+	Timeout        time.Duration
+	IgnoreNotFound bool
+}
+
+// NewCmdDelete returns `storectl delete`.
+func NewCmdDelete(f *Factory, runF func(*DeleteOptions) error) *cobra.Command {
+	opts := &DeleteOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "delete <name>... [flags]",
+		Short: "Delete stores with all their data",
+		Long: `Delete stores: uninstall the Helm release, delete the namespace store-<name> and
+wait until the namespace and its volumes are gone.
+
+This destroys the store's database and files. On a terminal storectl asks for
+confirmation; without a terminal it refuses unless --yes is given.`,
+		Example: `  # Delete a store, asking first
+  storectl delete shop
+
+  # Delete two stores from a script
+  storectl delete shop outlet --yes
+
+  # Succeed when the store is already gone
+  storectl delete shop --yes --ignore-not-found`,
+		Aliases:           []string{"rm"},
+		Args:              minNames("store name"),
+		ValidArgsFunction: completeStoreNames(f, true),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Names = dedupe(args)
+			for _, n := range opts.Names {
+				if err := store.ValidateName(n); err != nil {
+					return err
+				}
+			}
+			if !opts.Yes && !f.IOStreams.CanPrompt() {
+				return &UsageError{
+					Err: fmt.Errorf("refusing to delete %s without confirmation: there is no terminal to ask on; pass --yes to confirm",
+						strings.Join(opts.Names, ", ")),
+					Cmd: cmd.CommandPath(),
+				}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return deleteRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking for confirmation")
+	fl.BoolVar(&opts.Wait, "wait", true, "wait until the namespace and its volumes are gone")
+	fl.DurationVar(&opts.Timeout, config.KeyTimeout, 0, "how long to wait (default: the timeout setting, 10m)")
+	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "succeed when a store does not exist")
+	return cmd
+}
+
+func dedupe(names []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// confirm asks on stderr and reads the answer from stdin; only y or yes proceeds.
+func confirm(ios *output.IOStreams, question string) (bool, error) {
+	st := ios.StderrStyles()
+	fmt.Fprintf(ios.ErrOut, "%s [y/N]: ", st.Warn.Render(question))
+	line, err := bufio.NewReader(ios.In).ReadString('\n')
+	if err != nil && line == "" {
+		fmt.Fprintln(ios.ErrOut)
+		return false, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}
+
+func deleteRun(ctx context.Context, opts *DeleteOptions) error {
+	f := opts.Factory
+	ios := f.IOStreams
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = cfg.Timeout
+	}
+	if !opts.Yes {
+		what := "store " + opts.Names[0]
+		if len(opts.Names) > 1 {
+			what = "stores " + strings.Join(opts.Names, ", ")
+		}
+		ok, err := confirm(ios, fmt.Sprintf("Delete %s with its database, files and volumes?", what))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errDeclined
+		}
+	}
+	var first error
+	for _, name := range opts.Names {
+		err := deleteOne(ctx, opts, name)
+		if err != nil && first == nil {
+			first = err
+		}
+		if err != nil && len(opts.Names) > 1 {
+			PrintError(ios, err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if first != nil && len(opts.Names) > 1 {
+		// Each error was printed as it happened; the summary keeps the first one's exit code.
+		return &HintError{Err: fmt.Errorf("not every store was deleted: %w", first), Hint: "run 'storectl list' to see what remains"}
+	}
+	return first
+}
+
+func deleteOne(ctx context.Context, opts *DeleteOptions, name string) (err error) {
+	f := opts.Factory
+	ios := f.IOStreams
+	eng, err := f.Engine()
+	if err != nil {
+		return explain(ctx, err, name, "delete")
+	}
+	started := f.Now()
+	defer func() { recordAudit(ctx, f, "delete", name, started, "", err) }()
+	st := ios.StderrStyles()
+	fmt.Fprintf(ios.ErrOut, "Deleting store %s\n", st.Key.Render(name))
+	progress, onProgress := newProgress(f)
+	err = eng.Delete(ctx, name, store.DeleteOptions{
+		Wait:           opts.Wait,
+		Timeout:        opts.Timeout,
+		IgnoreNotFound: opts.IgnoreNotFound,
+		OnProgress:     onProgress,
+	})
+	progress.Stop()
+	if err != nil {
+		err = explain(ctx, err, name, "delete")
+		if ExitCode(err) == ExitTimeout || errors.Is(err, store.ErrFailed) {
+			printLastState(f, progress)
+		}
+		return err
+	}
+	if opts.Wait {
+		fmt.Fprintf(ios.ErrOut, "%s Store %s is deleted\n", st.OK.Render(output.MarkOK), name)
+	} else {
+		fmt.Fprintf(ios.ErrOut, "Deletion of store %s has started\n%s run %s to wait until it is gone\n", name,
+			st.Muted.Render("Next:"), st.Code.Render("storectl wait "+name+" --for deleted"))
+	}
+	return nil
+}

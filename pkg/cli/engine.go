@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/storectl/storectl/charts"
+	"github.com/storectl/storectl/pkg/config"
+	"github.com/storectl/storectl/pkg/kube"
+	"github.com/storectl/storectl/pkg/release"
+	"github.com/storectl/storectl/pkg/store"
+)
+
+// newEngine builds the store engine over the embedded chart for one cluster.
+func newEngine(cfg *config.Config, c *kube.Clients, now func() time.Time) (Engine, error) {
+	rm, err := release.NewHelm(release.HelmOptions{Client: c.Interface, Getter: c.Getter, Chart: charts.Load})
+	if err != nil {
+		return nil, err
+	}
+	return store.New(store.Options{
+		Kube:     c.Interface,
+		Releases: rm,
+		Settings: settingsFrom(cfg),
+		Preset:   charts.Preset,
+		Now:      now,
+	})
+}
+
+// settingsFrom maps the configuration onto the engine's settings.
+func settingsFrom(cfg *config.Config) store.Settings {
+	return store.Settings{
+		Domain:                     cfg.Domain,
+		IngressClass:               cfg.IngressClass,
+		IngressControllerNamespace: cfg.IngressControllerNamespace,
+		IngressControllerPodLabels: cfg.IngressControllerLabels,
+		TLSClusterIssuer:           cfg.TLSClusterIssuer,
+		StorageClass:               cfg.StorageClass,
+		MaxStores:                  cfg.MaxStores,
+		ImagePullPolicy:            cfg.ImagePullPolicy,
+		Profile:                    cfg.Profile,
+	}
+}

@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/storectl/storectl/pkg/audit"
+	"github.com/storectl/storectl/pkg/config"
+	"github.com/storectl/storectl/pkg/kube"
+	"github.com/storectl/storectl/pkg/output"
+	"github.com/storectl/storectl/pkg/store"
+)
+
+// Engine is what the commands need from the store engine; *store.Engine implements it and
+// tests pass a fake.
+type Engine interface {
+	Create(ctx context.Context, o store.CreateOptions) (*store.Store, error)
+	List(ctx context.Context, o store.ListOptions) ([]store.Store, error)
+	Get(ctx context.Context, name string) (*store.Store, error)
+	Delete(ctx context.Context, name string, o store.DeleteOptions) error
+	Wait(ctx context.Context, name string, o store.WaitOptions) (*store.Store, error)
+	Credentials(ctx context.Context, name string) (*store.Credentials, error)
+}
+
+var _ Engine = (*store.Engine)(nil)
+
+// AuditLog is the local history the mutating commands append to and `storectl audit` reads.
+type AuditLog interface {
+	Append(r audit.Record) error
+	Query(f audit.Filter) ([]audit.Record, error)
+}
+
+// Cluster describes the cluster a command talks to, for audit records.
+type Cluster struct {
+	Server  string
+	Context string
+	// Identity returns the Kubernetes user name, or "" when it cannot be learnt.
+	Identity func(ctx context.Context) string
+}
+
+// BuildInfo is stamped into the binary at build time with -ldflags -X.
+type BuildInfo struct {
+	Version string
+	Commit  string
+	Date    string
+}
+
+// Factory builds a command's dependencies lazily, so that version, completion and --help
+// never read the config file, the kubeconfig or the audit log, nor touch the cluster.
+type Factory struct {
+	IOStreams *output.IOStreams
+	Build     BuildInfo
+	Now       func() time.Time
+
+	// Config returns the effective settings, loaded once from the running command's flags.
+	Config func() (*config.Config, error)
+	// Engine returns the store engine for the selected cluster.
+	Engine func() (Engine, error)
+	// Cluster returns the server, context and identity of the selected cluster.
+	Cluster func() (*Cluster, error)
+	// Audit returns the audit log at the configured path.
+	Audit func() (AuditLog, error)
+
+	mu    sync.Mutex
+	flags *pflag.FlagSet
+}
+
+// NewFactory wires the real dependencies.
+func NewFactory(ios *output.IOStreams, build BuildInfo) *Factory {
+	f := &Factory{IOStreams: ios, Build: build, Now: time.Now}
+	f.Config = onceValue(func() (*config.Config, error) {
+		f.mu.Lock()
+		flags := f.flags
+		f.mu.Unlock()
+		return config.Load(config.LoadOptions{Flags: flags})
+	})
+	clients := onceValue(func() (*kube.Clients, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		return kube.NewClients(cfg.Kubeconfig, cfg.Context)
+	})
+	f.Cluster = func() (*Cluster, error) {
+		c, err := clients()
+		if err != nil {
+			return nil, err
+		}
+		return &Cluster{Server: c.Server, Context: c.Context, Identity: c.Identity}, nil
+	}
+	f.Engine = onceValue(func() (Engine, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		c, err := clients()
+		if err != nil {
+			return nil, err
+		}
+		return newEngine(cfg, c, f.Now)
+	})
+	f.Audit = func() (AuditLog, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		return fileAudit{path: cfg.AuditPath}, nil
+	}
+	return f
+}
+
+// setFlags tells the factory which command runs, so that its flags take part in the settings.
+func (f *Factory) setFlags(fs *pflag.FlagSet) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.flags = fs
+}
+
+// onceValue is sync.OnceValues that also remembers a failure, so a broken kubeconfig is
+// reported once per run with the same error.
+func onceValue[T any](fn func() (T, error)) func() (T, error) {
+	return sync.OnceValues(fn)
+}
+
+// fileAudit is the bbolt audit log behind the audit package's functions.
+type fileAudit struct{ path string }
+
+func (a fileAudit) Append(r audit.Record) error {
+	return audit.Append(a.path, r, audit.DefaultLockTimeout)
+}
+
+func (a fileAudit) Query(f audit.Filter) ([]audit.Record, error) {
+	return audit.Query(a.path, f, audit.DefaultLockTimeout)
+}

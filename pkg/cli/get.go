@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/storectl/storectl/pkg/output"
+	"github.com/storectl/storectl/pkg/store"
+)
+
+// GetOptions are the inputs of `storectl get`.
+type GetOptions struct {
+	Factory *Factory
+	Name    string
+	Output  string
+	Format  output.Format
+}
+
+var getFormats = []output.Format{output.FormatTable, output.FormatJSON, output.FormatYAML, output.FormatName}
+
+// NewCmdGet returns `storectl get`.
+func NewCmdGet(f *Factory, runF func(*GetOptions) error) *cobra.Command {
+	opts := &GetOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "get <name> [flags]",
+		Short: "Show a store: status, URLs, components, release and recent warnings",
+		Example: `  # Describe a store
+  storectl get shop
+
+  # The same as JSON, for scripts
+  storectl get shop -o json`,
+		Args:              exactNames("store name"),
+		ValidArgsFunction: completeStoreNames(f, false),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if err := store.ValidateName(opts.Name); err != nil {
+				return err
+			}
+			var err error
+			if opts.Format, err = parseOutput(cmd, opts.Output, getFormats...); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return getRun(cmd.Context(), opts)
+		},
+	}
+	addOutputFlag(cmd, &opts.Output, getFormats...)
+	return cmd
+}
+
+func getRun(ctx context.Context, opts *GetOptions) error {
+	f := opts.Factory
+	eng, err := f.Engine()
+	if err != nil {
+		return explain(ctx, err, opts.Name, "get")
+	}
+	s, err := eng.Get(ctx, opts.Name)
+	if err != nil {
+		return explain(ctx, err, opts.Name, "get")
+	}
+	view := newStoreView(s)
+	if opts.Format != output.FormatTable {
+		return output.NewPrinter(f.IOStreams, opts.Format, f.Now()).Print(view)
+	}
+	p := output.NewPrinter(f.IOStreams, opts.Format, f.Now())
+	return describeStore(f.IOStreams.Out, p.Styles, p.Cells, view)
+}
+
+// describeStore writes the human description of one store.
+func describeStore(w io.Writer, st output.Styles, c output.Cells, v StoreView) error {
+	var b strings.Builder
+	field := func(k, v string) {
+		fmt.Fprintf(&b, "%s %s\n", st.Key.Render(fmt.Sprintf("%-12s", k+":")), v)
+	}
+	field("Name", v.Name)
+	field("Type", v.Type)
+	field("Namespace", v.Namespace)
+	field("Status", statusText(st, v))
+	if v.Message != "" {
+		field("Message", v.Message)
+	}
+	field("URL", orNone(v.URL))
+	field("Admin URL", orNone(v.AdminURL))
+	release := "<none>"
+	if v.Revision > 0 {
+		release = fmt.Sprintf("revision %d, %s", v.Revision, orNone(v.ReleaseStatus))
+	}
+	field("Release", release)
+	chart := orNone(v.Chart)
+	if v.ChartVersion != "" {
+		chart += " " + v.ChartVersion
+	}
+	if v.AppVersion != "" {
+		chart += " (app " + v.AppVersion + ")"
+	}
+	field("Chart", chart)
+	field("Pods ready", fmt.Sprintf("%d/%d", v.ReadyPods, v.TotalPods))
+	created := c.Time(v.created)
+	if c.TTY && !v.created.IsZero() {
+		created = rfc3339(v.created) + " (" + created + " ago)"
+	}
+	field("Created", created)
+
+	b.WriteString(st.Title.Render("Components:") + "\n")
+	if len(v.Components) == 0 {
+		b.WriteString("  <none>\n")
+	} else {
+		rows := make([][]string, 0, len(v.Components))
+		for _, comp := range v.Components {
+			ready := st.Err.Render("no")
+			if comp.Ready {
+				ready = st.OK.Render("yes")
+			}
+			rows = append(rows, []string{comp.Name, ready, comp.State, comp.Reason, oneLine(comp.Message)})
+		}
+		indent(&b, output.RenderTable(st, []string{"NAME", "READY", "STATE", "REASON", "MESSAGE"}, rows))
+	}
+
+	var warnings []EventView
+	for _, e := range v.Events {
+		if e.Type != "Normal" {
+			warnings = append(warnings, e)
+		}
+	}
+	b.WriteString(st.Title.Render("Recent warnings:") + "\n")
+	if len(warnings) == 0 {
+		b.WriteString("  <none>\n")
+	} else {
+		rows := make([][]string, 0, len(warnings))
+		for _, e := range warnings {
+			rows = append(rows, []string{c.Time(e.at), e.Object, e.Reason, strconv.Itoa(int(e.Count)), oneLine(e.Message)})
+		}
+		indent(&b, output.RenderTable(st, []string{"LAST SEEN", "OBJECT", "REASON", "COUNT", "MESSAGE"}, rows))
+	}
+	fmt.Fprintf(&b, "%s %s\n", st.Key.Render(fmt.Sprintf("%-12s", "Credentials:")), st.Code.Render("storectl credentials "+v.Name))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func indent(b *strings.Builder, block string) {
+	for _, l := range strings.Split(strings.TrimRight(block, "\n"), "\n") {
+		b.WriteString("  " + l + "\n")
+	}
+}

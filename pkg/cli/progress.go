@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/storectl/storectl/pkg/output"
+	"github.com/storectl/storectl/pkg/store"
+)
+
+// stepLabels are the human names of the engine's progress steps.
+var stepLabels = map[string]string{
+	"namespace":          "Namespace",
+	"database":           "Database",
+	"wordpress":          "WordPress",
+	"setup":              "WooCommerce setup",
+	"ingress":            "Ingress",
+	"uninstall":          "Uninstall release",
+	"namespace-deletion": "Namespace deletion",
+}
+
+// timeZero is the clock of commands that print no ages.
+var timeZero = time.Time{}
+
+// animateProgress turns the spinner goroutine on; tests switch it off for stable output.
+var animateProgress = true
+
+// newProgress returns a renderer on stderr and the callback the engine reports to.
+func newProgress(f *Factory) (*output.Progress, func(store.Progress)) {
+	p := output.NewProgress(f.IOStreams, output.ProgressOptions{
+		Labels:  stepLabels,
+		Now:     f.Now,
+		Animate: animateProgress,
+	})
+	return p, func(s store.Progress) {
+		p.Update(output.Step{Name: s.Step, State: s.State, Message: s.Message, Elapsed: s.Elapsed})
+	}
+}
+
+// printLastState writes where each step stood when an operation failed or timed out.
+func printLastState(f *Factory, p *output.Progress) {
+	steps := p.Steps()
+	if len(steps) == 0 {
+		return
+	}
+	fmt.Fprintln(f.IOStreams.ErrOut)
+	output.WriteSummary(f.IOStreams.ErrOut, f.IOStreams.StderrStyles(), steps, p.Label)
+}

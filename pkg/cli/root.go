@@ -1,0 +1,180 @@
+// Package cli holds storectl's cobra commands: each parses flags into an Options struct,
+// calls the engine and prints through pkg/output.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/storectl/storectl/pkg/config"
+	"github.com/storectl/storectl/pkg/output"
+)
+
+// Main runs storectl with the process's arguments and returns its exit code. SIGINT and
+// SIGTERM cancel the command's context; a second signal kills the process.
+func Main(build BuildInfo) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // restore default handling so a second Ctrl-C ends the process at once
+	}()
+	ios := output.System()
+	return Run(ctx, NewFactory(ios, build), os.Args[1:])
+}
+
+// Run executes one command line and returns the exit code; errors are printed to stderr.
+func Run(ctx context.Context, f *Factory, args []string) int {
+	root := NewCmdRoot(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+			// The signal arrived while the engine was returning another error; the user
+			// asked to stop, so report it as an interruption.
+			err = fmt.Errorf("%w: %w", context.Canceled, err)
+		}
+		PrintError(f.IOStreams, err)
+	}
+	return ExitCode(err)
+}
+
+// NewCmdRoot returns the storectl command with every subcommand.
+func NewCmdRoot(f *Factory) *cobra.Command {
+	var noColor bool
+	cmd := &cobra.Command{
+		Use:   "storectl <command> [flags]",
+		Short: "Provision and manage WooCommerce stores on Kubernetes",
+		Long: `storectl provisions, watches and deletes WooCommerce stores on Kubernetes, one
+namespace per store, with the Helm SDK and the kubeconfig you already use.
+
+Settings come from flags, STORECTL_* environment variables, the config file
+($XDG_CONFIG_HOME/storectl/config.yaml or --config) and the profile (local or prod),
+in that order of precedence.`,
+		Example: `  # Create a store on the local sandbox and wait until it is ready
+  storectl create shop
+
+  # See every store and its status
+  storectl list
+
+  # Print the admin password
+  storectl credentials shop`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for storectl", args[0])
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+			}
+			return &UsageError{Err: errors.New(msg), Cmd: "storectl"}
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if noColor {
+				f.IOStreams.ColorEnabled = false
+			}
+			f.setFlags(cmd.Flags())
+			return nil
+		},
+	}
+	cmd.CompletionOptions.DisableDefaultCmd = true
+	cmd.SetOut(f.IOStreams.Out)
+	cmd.SetErr(f.IOStreams.ErrOut)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &UsageError{Err: err, Cmd: c.CommandPath()}
+	})
+
+	pf := cmd.PersistentFlags()
+	pf.String(config.KeyKubeconfig, "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+	pf.String(config.KeyContext, "", "kubeconfig context to use (default: the current context)")
+	pf.String(config.FlagConfig, "", "config file (default: $XDG_CONFIG_HOME/storectl/config.yaml)")
+	pf.String(config.KeyProfile, "", "settings profile: "+strings.Join(config.ProfileNames(), " or ")+" (default local)")
+	pf.String(config.KeyAuditPath, "", "audit log file (default: $XDG_STATE_HOME/storectl/audit.db)")
+	pf.BoolVar(&noColor, "no-color", false, "disable colour and spinners (also: NO_COLOR=1)")
+	_ = cmd.RegisterFlagCompletionFunc(config.KeyProfile, fixedCompletion(config.ProfileNames()...))
+	_ = cmd.RegisterFlagCompletionFunc(config.KeyContext, cobra.NoFileCompletions)
+
+	cmd.AddGroup(
+		&cobra.Group{ID: "stores", Title: "Store commands:"},
+		&cobra.Group{ID: "other", Title: "Other commands:"},
+	)
+	for _, c := range []*cobra.Command{
+		NewCmdCreate(f, nil),
+		NewCmdList(f, nil),
+		NewCmdGet(f, nil),
+		NewCmdDelete(f, nil),
+		NewCmdWait(f, nil),
+		NewCmdCredentials(f, nil),
+	} {
+		c.GroupID = "stores"
+		cmd.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{
+		NewCmdAudit(f, nil),
+		NewCmdVersion(f, nil),
+		NewCmdCompletion(f),
+	} {
+		c.GroupID = "other"
+		cmd.AddCommand(c)
+	}
+	cmd.AddCommand(newHelpTopicExitCodes())
+	cmd.SetHelpCommandGroupID("other")
+	return cmd
+}
+
+// newHelpTopicExitCodes is the `storectl help exit-codes` topic.
+func newHelpTopicExitCodes() *cobra.Command {
+	return &cobra.Command{
+		Use:   "exit-codes",
+		Short: "Exit codes of storectl and what they mean",
+		Long:  exitCodesHelp(),
+	}
+}
+
+// fixedCompletion completes a flag from a fixed list.
+func fixedCompletion(values ...string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return values, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// addOutputFlag adds -o with the formats a command supports; the first is the default.
+func addOutputFlag(cmd *cobra.Command, target *string, formats ...output.Format) {
+	names := output.FormatNames(formats...)
+	def := names[0]
+	usage := "output format: " + strings.Join(names, ", ")
+	if def == "" {
+		names = names[1:]
+		usage = "output format: " + strings.Join(names, ", ") + " (default: a summary for humans)"
+	}
+	cmd.Flags().StringVarP(target, "output", "o", def, usage)
+	_ = cmd.RegisterFlagCompletionFunc("output", fixedCompletion(names...))
+}
+
+// parseOutput validates -o for a command; it runs before any API call.
+func parseOutput(cmd *cobra.Command, value string, formats ...output.Format) (output.Format, error) {
+	f, err := output.ParseFormat(value, formats...)
+	if err != nil {
+		return "", &UsageError{Err: err, Cmd: cmd.CommandPath()}
+	}
+	return f, nil
+}
+
+// flagChanged reports whether the user set a flag on the command line.
+func flagChanged(fs *pflag.FlagSet, name string) bool {
+	fl := fs.Lookup(name)
+	return fl != nil && fl.Changed
+}
