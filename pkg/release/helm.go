@@ -17,6 +17,8 @@ import (
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/storectl/storectl/charts"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -36,7 +38,7 @@ type HelmOptions struct {
 	Client kubernetes.Interface
 	// Getter gives Helm's resource client its REST configuration.
 	Getter genericclioptions.RESTClientGetter
-	// Chart loads the chart to install.
+	// Chart loads the chart to install; nil means the embedded store chart.
 	Chart ChartLoader
 	// Log receives Helm's debug output; nil discards it.
 	Log func(format string, args ...any)
@@ -65,15 +67,19 @@ func NewHelm(o HelmOptions) (*Helm, error) {
 		return nil, errors.New("release: HelmOptions needs Client and Getter")
 	}
 	if o.Chart == nil {
-		return nil, errors.New("release: HelmOptions needs Chart")
+		o.Chart = charts.Load
 	}
 	return &Helm{client: o.Client, getter: o.Getter, chart: o.Chart, log: orDiscard(o.Log)}, nil
 }
 
-// NewMemory returns a Manager keeping releases in Helm's memory driver. kc
+// NewMemory returns a Manager keeping releases in Helm's memory driver; a
+// nil chart means the embedded store chart. kc
 // stands in for the cluster; nil means a client that accepts every object
 // without creating it. It is meant for tests.
 func NewMemory(chart ChartLoader, kc helmkube.Interface) *Helm {
+	if chart == nil {
+		chart = charts.Load
+	}
 	if kc == nil {
 		kc = &kubefake.PrintingKubeClient{Out: io.Discard, LogOutput: io.Discard}
 	}

@@ -258,10 +258,10 @@ func (e *Engine) ensureNamespace(ctx context.Context, name, typ string, timeout 
 	_, err = e.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name: ns,
 		Labels: map[string]string{
-			LabelManagedBy: ManagedBy,
-			LabelStore:     name,
-			LabelType:      typ,
-			"pod-security.kubernetes.io/enforce":         "restricted",
+			LabelManagedBy:                       ManagedBy,
+			LabelStore:                           name,
+			LabelType:                            typ,
+			"pod-security.kubernetes.io/enforce": "restricted",
 			"pod-security.kubernetes.io/enforce-version": "latest",
 			"pod-security.kubernetes.io/warn":            "restricted",
 			"pod-security.kubernetes.io/audit":           "restricted",
@@ -300,8 +300,8 @@ func (e *Engine) ensureCredentials(ctx context.Context, name string) error {
 	_, err = secrets.Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: credentialsSecret(name), Namespace: ns,
 			Labels: map[string]string{LabelManagedBy: ManagedBy, LabelStore: name}},
-		Type:       corev1.SecretTypeOpaque,
-		Data:       data,
+		Type: corev1.SecretTypeOpaque,
+		Data: data,
 	}, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		return nil

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/storectl/storectl/charts"
 	"github.com/storectl/storectl/pkg/release"
 )
 
@@ -27,8 +28,8 @@ type Options struct {
 	Settings Settings
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Preset returns the chart preset values for a profile; nil means no
-	// preset layer (the chart's defaults apply).
+	// Preset returns the chart preset values for a profile; nil means the
+	// embedded chart's presets (charts.Preset).
 	Preset func(profile string) (map[string]any, error)
 	// LockNamespace holds the Lease that serialises store creation across
 	// processes; "" means DefaultLockNamespace.
@@ -67,6 +68,9 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{
 		kube: o.Kube, rel: o.Releases, settings: o.Settings, now: o.Now, preset: o.Preset,
 		lockNS: o.LockNamespace, holder: o.Holder, ff: DefaultFailFast, lockLease: o.LockLease,
+	}
+	if e.preset == nil {
+		e.preset = charts.Preset
 	}
 	if e.now == nil {
 		e.now = time.Now
