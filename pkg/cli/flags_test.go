@@ -17,6 +17,9 @@ import (
 func execute(t *testing.T, cmd *cobra.Command, args ...string) error {
 	t.Helper()
 	h := newHarness(t, false)
+	if args == nil {
+		args = []string{} // nil would make cobra read os.Args
+	}
 	cmd.SetArgs(args)
 	cmd.SetOut(h.bufs.Out)
 	cmd.SetErr(h.bufs.ErrOut)
