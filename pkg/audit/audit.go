@@ -126,6 +126,8 @@ func Append(path string, r Record, lockTimeout time.Duration) (err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("create the directory of audit log %s: %w", path, err)
 	}
+	// Registered first so that it runs last, after the file is closed.
+	defer recoverCorrupt(path, &err)
 	if lockTimeout <= 0 {
 		lockTimeout = DefaultLockTimeout
 	}
@@ -146,7 +148,6 @@ func Append(path string, r Record, lockTimeout time.Duration) (err error) {
 	}()
 	tightenMode(path)
 
-	defer recoverCorrupt(path, &err)
 	err = db.Update(func(tx *bolt.Tx) error {
 		if err := checkOwnership(tx, path); err != nil {
 			return err
@@ -195,6 +196,7 @@ func Query(path string, f Filter, lockTimeout time.Duration) (records []Record, 
 		// A file another process has just created and not yet initialised; nothing in it.
 		return []Record{}, nil
 	}
+	defer recoverCorrupt(path, &err)
 	if lockTimeout <= 0 {
 		lockTimeout = DefaultLockTimeout
 	}
@@ -214,7 +216,6 @@ func Query(path string, f Filter, lockTimeout time.Duration) (records []Record, 
 		}
 	}()
 
-	defer recoverCorrupt(path, &err)
 	records = []Record{}
 	err = db.View(func(tx *bolt.Tx) error {
 		if err := checkOwnership(tx, path); err != nil {
@@ -283,12 +284,28 @@ func key(seq uint64) []byte {
 
 // open opens the bbolt file, waiting at most remaining for its flock; lockTimeout is the
 // caller's whole budget, named in the error.
-func open(path string, lockTimeout, remaining time.Duration, readOnly bool) (*bolt.DB, error) {
+func open(path string, lockTimeout, remaining time.Duration, readOnly bool) (db *bolt.DB, err error) {
 	if remaining <= 0 {
 		// bbolt reads a zero timeout as "wait forever"; the smallest positive one tries once.
 		remaining = time.Nanosecond
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: remaining, ReadOnly: readOnly})
+	// bbolt can panic while reading a damaged file during Open, before it hands back anything
+	// to close: keep the file so that the flock on it can be released.
+	var file *os.File
+	defer func() {
+		if p := recover(); p != nil {
+			if file != nil {
+				releaseFile(file)
+			}
+			db, err = nil, corrupt(path, fmt.Errorf("bbolt: %v", p))
+		}
+	}()
+	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: remaining, ReadOnly: readOnly, OpenFile: openFile})
 	switch {
 	case err == nil:
 		return db, nil

@@ -509,10 +509,21 @@ func TestCorruptLogIsReportedAndLeftUntouched(t *testing.T) {
 	copy(damaged[16:64], bytes.Repeat([]byte{0xff}, 48))
 	copy(damaged[4096+16:4096+64], bytes.Repeat([]byte{0xff}, 48))
 
+	// Keep the meta pages, scramble every page after them: bbolt panics on such pages, and
+	// the panic must come back as ErrCorrupt.
+	scrambled, err := os.ReadFile(valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 2 * 4096; i < len(scrambled); i++ {
+		scrambled[i] = 0xa5
+	}
+
 	tests := map[string][]byte{
-		"short text":        []byte("hello\n"),
-		"long text":         big,
-		"damaged meta page": damaged,
+		"short text":          []byte("hello\n"),
+		"long text":           big,
+		"damaged meta page":   damaged,
+		"scrambled data page": scrambled,
 	}
 	for name, content := range tests {
 		t.Run(name, func(t *testing.T) {
