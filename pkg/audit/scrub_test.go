@@ -70,3 +70,26 @@ func TestAppendNeverStoresSecretLookingText(t *testing.T) {
 		t.Errorf("server = %q", got[0].Server)
 	}
 }
+
+// FuzzScrub checks that scrubbing is stable and that a password written after a credential
+// key never survives, whatever text surrounds it.
+func FuzzScrub(f *testing.F) {
+	f.Add("install failed", "hunter2X")
+	f.Add(`{"mariadb-password":"`, "s3cr3tVal")
+	f.Add("https://u:p@h/ ", "Zz9zZz9z")
+	f.Fuzz(func(t *testing.T, text, secret string) {
+		once := Scrub(text)
+		if twice := Scrub(once); twice != once {
+			t.Fatalf("Scrub is not stable:\n%q\n%q", once, twice)
+		}
+		if len(secret) < 6 || strings.ContainsAny(secret, " \t\r\n\"'&,;") || strings.Contains(text, secret) ||
+			strings.Contains(Redacted, secret) {
+			return
+		}
+		for _, line := range []string{text + " password=" + secret, text + "\npassword: " + secret + "\n"} {
+			if got := Scrub(line); strings.Contains(got, secret) {
+				t.Fatalf("Scrub(%q) = %q keeps the password", line, got)
+			}
+		}
+	})
+}
