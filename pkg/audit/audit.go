@@ -364,7 +364,7 @@ func recoverCorrupt(path string, err *error) {
 // tightenMode restores 0600 on a log created by hand or by an older build with wider permissions.
 func tightenMode(path string) {
 	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
-		_ = os.Chmod(path, info.Mode().Perm()&0o700)
+		_ = os.Chmod(path, 0o600)
 	}
 }
 
