@@ -513,6 +513,8 @@ func TestSetupScriptUpgradesButNeverDowngradesWooCommerce(t *testing.T) {
 		wantVersion string
 	}{
 		{"10.9.4", []string{"plugin install woocommerce --version=11.1.2 --force", "wc update", "rewrite flush"}, "11.1.2"},
+		{"9.9.9", []string{"plugin install woocommerce --version=11.1.2 --force", "wc update", "rewrite flush"}, "11.1.2"},
+		{"11.1.10", nil, "11.1.10"},
 		{"11.2.0", nil, "11.2.0"},
 	}
 	for _, tt := range tests {

@@ -109,9 +109,29 @@ ensure_permalinks() {
 	changed=1
 }
 
-# version_lt A B succeeds when version A sorts before version B.
+# version_lt A B succeeds when release A (dotted numbers) is older than release B. Pure bash:
+# the WP-CLI image's busybox sort has no version ordering.
 version_lt() {
-	[[ "$1" != "$2" && "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" == "$1" ]]
+	local -a a b
+	local i x y
+	IFS=. read -r -a a <<<"$1"
+	IFS=. read -r -a b <<<"$2"
+	for ((i = 0; i < ${#a[@]} || i < ${#b[@]}; i++)); do
+		x=${a[i]:-0}
+		y=${b[i]:-0}
+		# Keep the leading digits of a part ("2-rc" compares as 2).
+		x=${x%%[!0-9]*}
+		y=${y%%[!0-9]*}
+		x=$((10#${x:-0}))
+		y=$((10#${y:-0}))
+		if ((x < y)); then
+			return 0
+		fi
+		if ((x > y)); then
+			return 1
+		fi
+	done
+	return 1
 }
 
 install_woocommerce() {
