@@ -30,12 +30,14 @@ func ParseFormat(s string, allowed ...Format) (Format, error) {
 	if s == "" && len(allowed) > 0 {
 		return allowed[0], nil
 	}
-	names := make([]string, len(allowed))
-	for i, f := range allowed {
+	names := make([]string, 0, len(allowed))
+	for _, f := range allowed {
 		if string(f) == s {
 			return f, nil
 		}
-		names[i] = string(f)
+		if f != "" {
+			names = append(names, string(f))
+		}
 	}
 	return "", fmt.Errorf("invalid output format %q: use one of %s", s, strings.Join(names, ", "))
 }
