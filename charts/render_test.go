@@ -508,14 +508,36 @@ func TestPresetsMatchTheProfiles(t *testing.T) {
 }
 
 func TestNetworkPoliciesFollowValues(t *testing.T) {
+	t.Run("chart defaults", func(t *testing.T) {
+		// Without a preset the controller labels default in the template, and labels given at
+		// install time replace them instead of being merged into them.
+		for labels, want := range map[string]string{
+			"":          "map[app.kubernetes.io/name:ingress-nginx]",
+			"app=proxy": "map[app:proxy]",
+		} {
+			vals := storeValues(PresetLocal)
+			if labels != "" {
+				k, v, _ := strings.Cut(labels, "=")
+				vals["ingress"] = map[string]any{"controller": map[string]any{"podLabels": map[string]any{k: v}}}
+			}
+			objs := objects(t, mustInstall(t, vals))
+			np := find(t, objs, "NetworkPolicy", "demo-allow-ingress-controller")
+			rules, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+			peer := rules[0].(map[string]any)["from"].([]any)[0].(map[string]any)
+			if got := fmt.Sprint(peer["podSelector"].(map[string]any)["matchLabels"]); got != want {
+				t.Errorf("podLabels %q: controller selector %s, want %s", labels, got, want)
+			}
+		}
+	})
+
 	extra := map[string]any{
-		"ingress": map[string]any{"controller": map[string]any{
-			"namespace": "edge",
-			"podLabels": map[string]any{"app": "router", "tier": "front"},
-		}},
+		"ingress":       map[string]any{"controller": map[string]any{"namespace": "edge"}},
 		"networkPolicy": map[string]any{"egressPorts": []any{443}},
 	}
-	objs := objects(t, mustInstall(t, presetValues(t, PresetLocal, extra)))
+	vals := presetValues(t, PresetLocal, extra)
+	// Label maps are selectors: whoever layers values must replace them, not merge them.
+	vals["ingress"].(map[string]any)["controller"].(map[string]any)["podLabels"] = map[string]any{"app": "router", "tier": "front"}
+	objs := objects(t, mustInstall(t, vals))
 
 	deny := find(t, objs, "NetworkPolicy", "demo-default-deny")
 	sel, _, _ := unstructured.NestedMap(deny.Object, "spec", "podSelector")
@@ -531,8 +553,9 @@ func TestNetworkPoliciesFollowValues(t *testing.T) {
 	if ns := peer["namespaceSelector"].(map[string]any)["matchLabels"].(map[string]any)["kubernetes.io/metadata.name"]; ns != "edge" {
 		t.Errorf("controller namespace selector = %v, want edge", ns)
 	}
-	if pl := peer["podSelector"].(map[string]any)["matchLabels"].(map[string]any); pl["app"] != "router" || pl["tier"] != "front" {
-		t.Errorf("controller pod selector = %v", pl)
+	// The labels given replace the default ones: extra labels would select no controller pod.
+	if pl := peer["podSelector"].(map[string]any)["matchLabels"].(map[string]any); len(pl) != 2 || pl["app"] != "router" || pl["tier"] != "front" {
+		t.Errorf("controller pod selector = %v, want exactly app=router,tier=front", pl)
 	}
 	if port := rule["ports"].([]any)[0].(map[string]any)["port"]; fmt.Sprint(port) != "8080" {
 		t.Errorf("controller may reach port %v, want 8080", port)
@@ -548,6 +571,13 @@ func TestNetworkPoliciesFollowValues(t *testing.T) {
 	}
 	if p := rules[1].(map[string]any)["ports"].([]any); len(p) != 1 || fmt.Sprint(p[0].(map[string]any)["port"]) != "443" {
 		t.Errorf("internet egress ports = %v, want only 443", p)
+	}
+
+	dns := find(t, objs, "NetworkPolicy", "demo-allow-dns")
+	dnsRules, _, _ := unstructured.NestedSlice(dns.Object, "spec", "egress")
+	dnsPeer := dnsRules[0].(map[string]any)["to"].([]any)[0].(map[string]any)
+	if fmt.Sprint(dnsPeer["podSelector"]) != "map[matchLabels:map[k8s-app:kube-dns]]" {
+		t.Errorf("DNS pod selector = %v, want k8s-app=kube-dns", dnsPeer["podSelector"])
 	}
 
 	db := find(t, objs, "NetworkPolicy", "demo-allow-database")

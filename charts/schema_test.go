@@ -36,7 +36,7 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 		{"a password in values", PresetLocal, map[string]any{"credentials": map[string]any{"adminPassword": "hunter2hunter2"}}, []string{"/credentials", "additional properties 'adminPassword' not allowed"}},
 		{"tls flag as text", PresetLocal, map[string]any{"ingress": map[string]any{"tls": map[string]any{"enabled": "yes"}}}, []string{"/ingress/tls/enabled", "want boolean"}},
 		{"empty ingress class", PresetLocal, map[string]any{"ingress": map[string]any{"className": ""}}, []string{"/ingress/className", "minLength"}},
-		{"no controller pod labels", PresetLocal, map[string]any{"ingress": map[string]any{"controller": map[string]any{"podLabels": nil}}}, []string{"/ingress/controller", "missing property 'podLabels'"}},
+		{"no controller namespace", PresetLocal, map[string]any{"ingress": map[string]any{"controller": map[string]any{"namespace": nil}}}, []string{"/ingress/controller", "missing property 'namespace'"}},
 		{"bad controller pod label", PresetLocal, map[string]any{"ingress": map[string]any{"controller": map[string]any{"podLabels": map[string]any{"app name": "x"}}}}, []string{"/ingress/controller/podLabels", "additional properties 'app name' not allowed"}},
 		{"bad memory quantity", PresetLocal, map[string]any{"wordpress": map[string]any{"resources": map[string]any{"limits": map[string]any{"memory": "lots"}}}}, []string{"/wordpress/resources/limits/memory", "does not match pattern"}},
 		{"unknown resource", PresetLocal, map[string]any{"mariadb": map[string]any{"resources": map[string]any{"requests": map[string]any{"gpu": "1"}}}}, []string{"/mariadb/resources/requests", "additional properties 'gpu' not allowed"}},
