@@ -125,7 +125,9 @@ func TestNoANSIWithoutColor(t *testing.T) {
 				}
 				return sampleStore(n), nil
 			}
-			h.eng.wait = func(_ context.Context, n string, _ store.WaitOptions) (*store.Store, error) { return sampleStore(n), nil }
+			h.eng.wait = func(_ context.Context, n string, _ store.WaitOptions) (*store.Store, error) {
+				return sampleStore(n), nil
+			}
 			h.eng.creds = func(context.Context, string) (*store.Credentials, error) {
 				return &store.Credentials{Store: "shop", User: "admin", Password: "pw"}, nil
 			}
