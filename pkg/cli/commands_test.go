@@ -599,3 +599,47 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version %+v", v)
 	}
 }
+
+func TestCreateExistingReadyStore(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, false)
+	h.eng.create = func(_ context.Context, o store.CreateOptions) (*store.Store, error) {
+		s := sampleStore(o.Name)
+		return s, &store.Error{Err: store.ErrAlreadyExists, Store: o.Name, Reason: "AlreadyExists",
+			Message: "the store already exists and is Ready; nothing was changed", Next: "see it with 'storectl get shop'"}
+	}
+	code := h.run("create", "shop", "-o", "json")
+	if code != ExitAlreadyExists {
+		t.Fatalf("exit %d", code)
+	}
+	var v StoreView
+	if err := json.Unmarshal([]byte(h.stdout()), &v); err != nil || v.Name != "shop" || v.Status != "Ready" {
+		t.Errorf("stdout should hold the existing store: %v %q", err, h.stdout())
+	}
+	if !strings.Contains(h.stderr(), "nothing was changed") {
+		t.Errorf("stderr %q", h.stderr())
+	}
+	if r := h.audit.records[0]; r.Outcome != audit.OutcomeFailed || r.ChartVersion != "0.1.0" {
+		t.Errorf("audit %+v", r)
+	}
+}
+
+func TestTimeoutWithoutProgressShowsComponents(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, false)
+	h.eng.wait = func(_ context.Context, name string, o store.WaitOptions) (*store.Store, error) {
+		return nil, &store.Error{Err: store.ErrTimeout, Store: name, Message: "not ready after 1m0s",
+			Next: "run 'storectl get shop'",
+			Components: []store.Component{
+				{Name: "database", Ready: true, State: "ready"},
+				{Name: "wordpress", State: "progressing", Reason: "ContainersNotReady", Message: "0/1 pods ready"},
+			}}
+	}
+	if code := h.run("wait", "shop", "--timeout", "1m"); code != ExitTimeout {
+		t.Fatalf("exit %d", code)
+	}
+	golden(t, "wait/ready-timeout-components", h.transcript(ExitTimeout))
+	if !strings.Contains(h.stderr(), "WordPress   running   0s        ContainersNotReady: 0/1 pods ready") {
+		t.Errorf("last state missing:\n%s", h.stderr())
+	}
+}

@@ -154,9 +154,15 @@ func createRun(ctx context.Context, opts *CreateOptions) (err error) {
 	})
 	progress.Stop()
 	if err != nil {
+		if errors.Is(err, store.ErrAlreadyExists) && created != nil && opts.Format != "" {
+			// Scripts that create idempotently still get the store they asked for.
+			if perr := output.NewPrinter(ios, opts.Format, f.Now()).Print(newStoreView(created)); perr != nil {
+				return perr
+			}
+		}
 		err = explain(ctx, err, opts.Name, "create")
 		if ExitCode(err) == ExitTimeout || errors.Is(err, store.ErrFailed) {
-			printLastState(f, progress)
+			printLastState(f, progress, err)
 		}
 		return err
 	}

@@ -171,7 +171,7 @@ func deleteOne(ctx context.Context, opts *DeleteOptions, name string) (err error
 	if err != nil {
 		err = explain(ctx, err, name, "delete")
 		if ExitCode(err) == ExitTimeout || errors.Is(err, store.ErrFailed) {
-			printLastState(f, progress)
+			printLastState(f, progress, err)
 		}
 		return err
 	}

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/storectl/storectl/pkg/output"
@@ -37,9 +39,27 @@ func newProgress(f *Factory) (*output.Progress, func(store.Progress)) {
 	}
 }
 
-// printLastState writes where each step stood when an operation failed or timed out.
-func printLastState(f *Factory, p *output.Progress) {
+// printLastState writes where each step stood when an operation failed or timed out: the
+// progress seen, or when none arrived, the components the engine's error carries.
+func printLastState(f *Factory, p *output.Progress, err error) {
 	steps := p.Steps()
+	var se *store.Error
+	if len(steps) == 0 && errors.As(err, &se) {
+		for _, c := range se.Components {
+			state := output.StateRunning
+			switch {
+			case c.Ready:
+				state = output.StateDone
+			case c.State == store.StateFailed:
+				state = output.StateFailed
+			}
+			msg := c.Message
+			if c.Reason != "" {
+				msg = strings.TrimSuffix(c.Reason+": "+msg, ": ")
+			}
+			steps = append(steps, output.Step{Name: c.Name, State: state, Message: msg})
+		}
+	}
 	if len(steps) == 0 {
 		return
 	}

@@ -93,7 +93,7 @@ func waitRun(ctx context.Context, opts *WaitOptions) error {
 		}
 		err = explain(ctx, err, opts.Name, action)
 		if ExitCode(err) == ExitTimeout || errors.Is(err, store.ErrFailed) {
-			printLastState(f, progress)
+			printLastState(f, progress, err)
 		}
 		if ExitCode(err) == ExitInterrupted {
 			// Waiting changes nothing; stopping it leaves nothing to clean up.
