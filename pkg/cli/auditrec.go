@@ -10,9 +10,12 @@ import (
 	"github.com/storectl/storectl/pkg/store"
 )
 
-// identityTimeout bounds the SelfSubjectReview made for an audit record; the record must not
-// hold up the end of a command.
+// identityTimeout bounds the SelfSubjectReview made for an audit record.
 const identityTimeout = 3 * time.Second
+
+// interruptedIdentityWait is how long an interrupted command still waits for the identity:
+// Ctrl-C must stop storectl within moments, not after another API round trip.
+const interruptedIdentityWait = 300 * time.Millisecond
 
 // outcomeOf classifies how a mutating command ended.
 func outcomeOf(ctx context.Context, err error) string {
@@ -26,29 +29,61 @@ func outcomeOf(ctx context.Context, err error) string {
 	}
 }
 
-// recordAudit appends one record for a mutating command. A failure to record is a warning:
-// the cluster already changed, and the command's own outcome is what the user needs.
-func recordAudit(ctx context.Context, f *Factory, action, name string, started time.Time, chartVersion string, err error) {
+// auditTrail records one mutating action. It is begun when the action starts, so that the
+// Kubernetes identity is looked up while the action runs rather than after it.
+type auditTrail struct {
+	f        *Factory
+	action   string
+	store    string
+	started  time.Time
+	cluster  *Cluster
+	identity chan string
+}
+
+func beginAudit(ctx context.Context, f *Factory, action, name string) *auditTrail {
+	a := &auditTrail{f: f, action: action, store: name, started: f.Now(), identity: make(chan string, 1)}
+	if c, err := f.Cluster(); err == nil && c != nil {
+		a.cluster = c
+	}
+	if a.cluster == nil || a.cluster.Identity == nil {
+		a.identity <- ""
+		return a
+	}
+	go func() {
+		// Detached from the command's context: an interrupted command still deserves
+		// its actor in the record.
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), identityTimeout)
+		defer cancel()
+		a.identity <- a.cluster.Identity(ictx)
+	}()
+	return a
+}
+
+// end appends the record. A failure to record is a warning: the cluster already changed,
+// and the command's own outcome is what the user needs.
+func (a *auditTrail) end(ctx context.Context, chartVersion string, err error) {
+	f := a.f
 	rec := audit.Record{
 		Time:         f.Now(),
-		Action:       action,
-		Store:        name,
+		Action:       a.action,
+		Store:        a.store,
 		Outcome:      outcomeOf(ctx, err),
-		Duration:     f.Now().Sub(started),
+		Duration:     f.Now().Sub(a.started),
 		ChartVersion: chartVersion,
 	}
 	if err != nil {
 		rec.Error = err.Error()
 	}
-	if c, cerr := f.Cluster(); cerr == nil && c != nil {
-		rec.Server, rec.Context = c.Server, c.Context
-		if c.Identity != nil && ExitCode(err) != ExitUnreachable {
-			// The command's context may be cancelled already; the identity lookup still
-			// deserves its short chance.
-			ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), identityTimeout)
-			rec.Actor = c.Identity(ictx)
-			cancel()
-		}
+	if a.cluster != nil {
+		rec.Server, rec.Context = a.cluster.Server, a.cluster.Context
+	}
+	wait := identityTimeout
+	if rec.Outcome == audit.OutcomeInterrupted || ExitCode(err) == ExitUnreachable {
+		wait = interruptedIdentityWait
+	}
+	select {
+	case rec.Actor = <-a.identity:
+	case <-time.After(wait):
 	}
 	if rec.Actor == "" {
 		rec.Actor = audit.OSUser()
@@ -60,6 +95,6 @@ func recordAudit(ctx context.Context, f *Factory, action, name string, started t
 	if aerr != nil {
 		st := f.IOStreams.StderrStyles()
 		fmt.Fprintf(f.IOStreams.ErrOut, "%s could not record %s of store %q in the audit log: %v\n",
-			st.Warn.Render("Warning:"), action, name, aerr)
+			st.Warn.Render("Warning:"), a.action, a.store, aerr)
 	}
 }

@@ -643,3 +643,18 @@ func TestTimeoutWithoutProgressShowsComponents(t *testing.T) {
 		t.Errorf("last state missing:\n%s", h.stderr())
 	}
 }
+
+func TestSignalDuringAnotherErrorIsAnInterruption(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, false)
+	h.eng.list = func(context.Context, store.ListOptions) ([]store.Store, error) {
+		h.cancel()
+		return nil, fmt.Errorf("list namespaces: %w", store.ErrUnreachable)
+	}
+	if code := h.run("list"); code != ExitInterrupted {
+		t.Errorf("exit %d", code)
+	}
+	if !strings.Contains(h.stderr(), "Error: interrupted: list namespaces") {
+		t.Errorf("stderr %q", h.stderr())
+	}
+}

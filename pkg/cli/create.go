@@ -132,14 +132,14 @@ func createRun(ctx context.Context, opts *CreateOptions) (err error) {
 	}
 
 	// From here on the cluster may change, so the attempt is recorded however it ends.
-	started := f.Now()
+	trail := beginAudit(ctx, f, "create", opts.Name)
 	var created *store.Store
 	defer func() {
 		chartVersion := ""
 		if created != nil {
 			chartVersion = created.ChartVersion
 		}
-		recordAudit(ctx, f, "create", opts.Name, started, chartVersion, err)
+		trail.end(ctx, chartVersion, err)
 	}()
 	st := ios.StderrStyles()
 	fmt.Fprintf(ios.ErrOut, "Creating store %s (%s)\n", st.Key.Render(opts.Name), opts.Type)

@@ -156,8 +156,8 @@ func deleteOne(ctx context.Context, opts *DeleteOptions, name string) (err error
 	if err != nil {
 		return explain(ctx, err, name, "delete")
 	}
-	started := f.Now()
-	defer func() { recordAudit(ctx, f, "delete", name, started, "", err) }()
+	trail := beginAudit(ctx, f, "delete", name)
+	defer func() { trail.end(ctx, "", err) }()
 	st := ios.StderrStyles()
 	fmt.Fprintf(ios.ErrOut, "Deleting store %s\n", st.Key.Render(name))
 	progress, onProgress := newProgress(f)

@@ -37,10 +37,10 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
-		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+		if ctx.Err() != nil && ExitCode(err) != ExitInterrupted {
 			// The signal arrived while the engine was returning another error; the user
 			// asked to stop, so report it as an interruption.
-			err = fmt.Errorf("%w: %w", context.Canceled, err)
+			err = &interruptedError{err: err}
 		}
 		PrintError(f.IOStreams, err)
 	}
@@ -179,3 +179,9 @@ func flagChanged(fs *pflag.FlagSet, name string) bool {
 	fl := fs.Lookup(name)
 	return fl != nil && fl.Changed
 }
+
+// interruptedError marks an error that ended a command the user had already interrupted.
+type interruptedError struct{ err error }
+
+func (e *interruptedError) Error() string   { return "interrupted: " + e.err.Error() }
+func (e *interruptedError) Unwrap() []error { return []error{context.Canceled, e.err} }
