@@ -1,14 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/storectl/storectl/pkg/audit"
 	"github.com/storectl/storectl/pkg/output"
-
-	"time"
 )
 
 // AuditOptions are the inputs of `storectl audit`.
@@ -78,8 +78,11 @@ func auditRun(opts *AuditOptions) error {
 		filter.Since = f.Now().Add(-opts.Since)
 	}
 	recs, err := log.Query(filter)
-	if err != nil {
+	if errors.Is(err, audit.ErrLocked) {
 		return withHint(err, "retry when the other storectl process has finished, or point --audit-path at another file")
+	}
+	if err != nil {
+		return err
 	}
 	view := newAuditList(recs)
 	if len(view) == 0 && (opts.Format == output.FormatTable || opts.Format == output.FormatWide) {

@@ -240,8 +240,6 @@ func explain(ctx context.Context, err error, name, action string) error {
 		return withHint(err, "another storectl process is changing store %s; wait for it, or run 'storectl wait %s --for ready'", name, name)
 	case errors.Is(err, store.ErrFailed):
 		return withHint(err, "run 'storectl get %s' for the failing component and its events; after fixing the cause, 'storectl create %s' resumes", name, name)
-	case errors.Is(err, config.ErrInvalidConfig):
-		return withHint(err, "fix the setting named above, or pass it as a flag")
 	case kube.Classify(err) == kube.KindConfig:
 		return withHint(err, "point --kubeconfig (or $KUBECONFIG) at the cluster's kubeconfig and --context at one of its contexts; for the local sandbox use the path printed by 'hack/testcluster.sh kubeconfig'")
 	}
