@@ -106,6 +106,7 @@ func (h *Helm) config(ctx context.Context, namespace string) *action.Configurati
 		}
 		h.memMu.Unlock()
 		caps := chartutil.DefaultCapabilities.Copy()
+		caps.KubeVersion = chartutil.KubeVersion{Version: "v1.37.2", Major: "1", Minor: "37"}
 		return &action.Configuration{Releases: storage.Init(d), KubeClient: h.kc, Capabilities: caps, Log: h.log}
 	}
 	kc := helmkube.New(h.getter)

@@ -103,7 +103,7 @@ func cond(b bool) corev1.ConditionStatus {
 func ingress(name string) *networkingv1.Ingress {
 	return &networkingv1.Ingress{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace(name), Labels: compLabels(name, "")},
-		Spec:       networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: name + ".127.0.0.1.nip.io"}}},
+		Spec:       networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: name + ".example.test"}}},
 	}
 }
 

@@ -249,12 +249,13 @@ func (w *watcher) remaining() []string {
 	var out []string
 	if n := w.namespace(); n != nil {
 		out = append(out, "namespace "+n.Name)
-	}
-	if p := len(w.pods.GetStore().List()); p > 0 {
-		out = append(out, fmt.Sprintf("%d pod(s)", p))
-	}
-	if c := len(w.pvcs.GetStore().List()); c > 0 {
-		out = append(out, fmt.Sprintf("%d volume claim(s)", c))
+		// What the namespace still holds, while it exists.
+		if p := len(w.pods.GetStore().List()); p > 0 {
+			out = append(out, fmt.Sprintf("%d pod(s)", p))
+		}
+		if c := len(w.pvcs.GetStore().List()); c > 0 {
+			out = append(out, fmt.Sprintf("%d volume claim(s)", c))
+		}
 	}
 	var pvs []string
 	for _, pv := range w.volumes() {

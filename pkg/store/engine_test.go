@@ -1,0 +1,425 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/utils/ptr"
+
+	"github.com/storectl/storectl/pkg/release"
+)
+
+type testEnv struct {
+	t    *testing.T
+	kube *fake.Clientset
+	rel  *release.Helm
+	e    *Engine
+}
+
+func newEnv(t *testing.T, s Settings, objs ...runtime.Object) *testEnv {
+	t.Helper()
+	kc := fake.NewClientset(objs...)
+	rel := release.NewMemory(nil, nil)
+	e, err := New(Options{Kube: kc, Releases: rel, Settings: s, LockLease: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testEnv{t: t, kube: kc, rel: rel, e: e}
+}
+
+// simulate plays the cluster's controllers for store name: once the release
+// exists it creates the workloads, pods, hook Job and Ingress in the state
+// podState returns, as a real cluster would after an install.
+func (env *testEnv) simulate(ctx context.Context, name string, ready bool, mutate func(*corev1.Pod)) {
+	go func() {
+		ns := Namespace(name)
+		for ctx.Err() == nil {
+			if _, err := env.rel.Get(ctx, ns, name); err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		var r int32
+		if ready {
+			r = 1
+		}
+		c := context.Background()
+		db := pod(name, ComponentDatabase, name+"-mariadb-0", ready)
+		wp := pod(name, ComponentWordPress, name+"-wordpress-abc", ready)
+		db.CreationTimestamp, wp.CreationTimestamp = metav1.Now(), metav1.Now()
+		if mutate != nil {
+			mutate(wp)
+		}
+		_, _ = env.kube.CoreV1().Pods(ns).Create(c, db, metav1.CreateOptions{})
+		_, _ = env.kube.CoreV1().Pods(ns).Create(c, wp, metav1.CreateOptions{})
+		_, _ = env.kube.AppsV1().StatefulSets(ns).Create(c, sts(name, r), metav1.CreateOptions{})
+		_, _ = env.kube.AppsV1().Deployments(ns).Create(c, deploy(name, r), metav1.CreateOptions{})
+		_, _ = env.kube.NetworkingV1().Ingresses(ns).Create(c, ingress(name), metav1.CreateOptions{})
+		if ready {
+			_, _ = env.kube.BatchV1().Jobs(ns).Create(c, job(name, time.Now().Add(time.Second), batchv1.JobComplete, "", ""), metav1.CreateOptions{})
+		}
+	}()
+}
+
+func TestCreateConvergesToReady(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, Settings{Domain: "example.test", Profile: "local", MaxStores: 5})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	env.simulate(ctx, "shop", true, nil)
+
+	var mu sync.Mutex
+	var progress []Progress
+	st, err := env.e.Create(ctx, CreateOptions{Name: "shop", Wait: true, Timeout: 20 * time.Second,
+		OnProgress: func(p Progress) { mu.Lock(); progress = append(progress, p); mu.Unlock() }})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if st.Phase != PhaseReady || st.URL != "http://shop.example.test/" || st.AdminURL != "http://shop.example.test/wp-admin/" || st.ReadyPods != 2 {
+		t.Errorf("store = %+v", st)
+	}
+	if st.Revision != 1 || st.ReleaseStatus != release.StatusDeployed || st.ChartVersion == "" {
+		t.Errorf("release fields = rev %d status %q chart %q", st.Revision, st.ReleaseStatus, st.ChartVersion)
+	}
+	done := map[string]bool{}
+	for _, p := range progress {
+		if p.State == ProgressDone {
+			done[p.Step] = true
+		}
+	}
+	for _, step := range []string{ComponentNamespace, ComponentDatabase, ComponentWordPress, ComponentSetup, ComponentIngress} {
+		if !done[step] {
+			t.Errorf("no done progress for step %s in %+v", step, progress)
+		}
+	}
+
+	ns, err := env.kube.CoreV1().Namespaces().Get(ctx, "store-shop", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{LabelManagedBy: ManagedBy, LabelStore: "shop", LabelType: TypeWooCommerce,
+		"pod-security.kubernetes.io/enforce": "restricted"} {
+		if ns.Labels[k] != v {
+			t.Errorf("namespace label %s = %q, want %q", k, ns.Labels[k], v)
+		}
+	}
+	sec, err := env.kube.CoreV1().Secrets("store-shop").Get(ctx, "shop-credentials", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, k := range []string{KeyRootPassword, KeyDBPassword, KeyAdminPassword} {
+		p := string(sec.Data[k])
+		if len(p) != 24 || seen[p] {
+			t.Errorf("password %s has length %d or repeats another", k, len(p))
+		}
+		seen[p] = true
+	}
+	creds, err := env.e.Credentials(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds.Password != string(sec.Data[KeyAdminPassword]) || creds.User != AdminUser {
+		t.Errorf("credentials do not match the secret")
+	}
+	// The lock is released when Create returns.
+	l, err := env.kube.CoordinationV1().Leases("store-shop").Get(ctx, StoreLockName, metav1.GetOptions{})
+	if err != nil || ptr.Deref(l.Spec.HolderIdentity, "") != "" {
+		t.Errorf("store lock after create = %+v, %v; want released", l, err)
+	}
+
+	// A second create of the Ready store changes nothing.
+	again, err := env.e.Create(ctx, CreateOptions{Name: "shop", Wait: true, Timeout: 5 * time.Second})
+	if !errors.Is(err, ErrAlreadyExists) {
+		t.Fatalf("second Create error = %v, want ErrAlreadyExists", err)
+	}
+	if again == nil || again.Phase != PhaseReady || again.Revision != 1 {
+		t.Errorf("second Create store = %+v, want Ready at revision 1", again)
+	}
+	sec2, _ := env.kube.CoreV1().Secrets("store-shop").Get(ctx, "shop-credentials", metav1.GetOptions{})
+	if string(sec2.Data[KeyAdminPassword]) != string(sec.Data[KeyAdminPassword]) {
+		t.Errorf("second create changed the password")
+	}
+}
+
+func TestCreateRefusals(t *testing.T) {
+	t.Parallel()
+	other := storeNS("other")
+	other.Labels[LabelType] = "shopify"
+	now := metav1.Now()
+	gone := storeNS("gone")
+	gone.DeletionTimestamp = &now
+	gone.Status.Phase = corev1.NamespaceTerminating
+	foreign := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "store-foreign"}}
+
+	tests := []struct {
+		name     string
+		opts     CreateOptions
+		want     error
+		msg      string
+		noAPICal bool
+	}{
+		{"invalid name", CreateOptions{Name: "Bad_Name"}, ErrInvalidName, "lowercase letters", true},
+		{"unknown type", CreateOptions{Name: "shop", Type: "magento"}, ErrUnknownType, "magento", true},
+		{"secret in values", CreateOptions{Name: "shop", Values: map[string]any{"mariadb": map[string]any{"rootPassword": "x"}}}, ErrInvalidValues, "mariadb.rootPassword", true},
+		{"type mismatch", CreateOptions{Name: "other"}, ErrTypeMismatch, "shopify", false},
+		{"terminating", CreateOptions{Name: "gone"}, ErrTerminating, "storectl wait gone --for deleted", false},
+		{"namespace not ours", CreateOptions{Name: "foreign"}, ErrAlreadyExists, "not created by storectl", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := newEnv(t, Settings{}, other.DeepCopy(), gone.DeepCopy(), foreign.DeepCopy())
+			env.kube.ClearActions()
+			_, err := env.e.Create(context.Background(), CreateOptions{Name: tt.opts.Name, Type: tt.opts.Type, Values: tt.opts.Values, Wait: true, Timeout: 2 * time.Second})
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("message %q does not contain %q", err, tt.msg)
+			}
+			if tt.noAPICal && len(env.kube.Actions()) != 0 {
+				t.Errorf("%d API calls before refusing: %v", len(env.kube.Actions()), env.kube.Actions())
+			}
+			for _, a := range env.kube.Actions() {
+				if a.GetVerb() == "create" && a.GetResource().Resource == "secrets" {
+					t.Errorf("refused create still created a secret")
+				}
+			}
+		})
+	}
+}
+
+func TestCreateLimit(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, Settings{MaxStores: 2}, storeNS("a1"), storeNS("a2"))
+	_, err := env.e.Create(context.Background(), CreateOptions{Name: "a3", Wait: false})
+	if !errors.Is(err, ErrLimitReached) {
+		t.Fatalf("err = %v, want ErrLimitReached", err)
+	}
+	if !strings.Contains(err.Error(), "maximum is 2") {
+		t.Errorf("message %q does not give the limit", err)
+	}
+	if _, err := env.kube.CoreV1().Namespaces().Get(context.Background(), "store-a3", metav1.GetOptions{}); err == nil {
+		t.Errorf("namespace store-a3 was created beyond the limit")
+	}
+	// A store being deleted does not count.
+	now := metav1.Now()
+	n, _ := env.kube.CoreV1().Namespaces().Get(context.Background(), "store-a1", metav1.GetOptions{})
+	n.DeletionTimestamp = &now
+	n.Status.Phase = corev1.NamespaceTerminating
+	_, _ = env.kube.CoreV1().Namespaces().Update(context.Background(), n, metav1.UpdateOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := env.e.Create(ctx, CreateOptions{Name: "a3", Wait: false}); err != nil {
+		t.Fatalf("create with a terminating store under the limit: %v", err)
+	}
+}
+
+func TestCreateBusy(t *testing.T) {
+	t.Parallel()
+	future := metav1.NewMicroTime(time.Now().Add(time.Hour))
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: StoreLockName, Namespace: "store-shop"},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("other-host/1/abc"), LeaseDurationSeconds: ptr.To[int32](15), RenewTime: &future}}
+	env := newEnv(t, Settings{}, storeNS("shop"), lease)
+	_, err := env.e.Create(context.Background(), CreateOptions{Name: "shop", Wait: true, Timeout: 10 * time.Second})
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("err = %v, want ErrBusy", err)
+	}
+	if !strings.Contains(err.Error(), "other-host/1/abc") || !strings.Contains(err.Error(), "storectl wait shop --for ready") {
+		t.Errorf("message %q does not name the holder and the next step", err)
+	}
+	if _, err := env.rel.Get(context.Background(), "store-shop", "shop"); !errors.Is(err, release.ErrNotFound) {
+		t.Errorf("a busy create touched the release: %v", err)
+	}
+}
+
+func TestCreateTakesOverExpiredLock(t *testing.T) {
+	t.Parallel()
+	past := metav1.NewMicroTime(time.Now().Add(-time.Minute))
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: StoreLockName, Namespace: "store-shop"},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("dead/1/abc"), LeaseDurationSeconds: ptr.To[int32](15), RenewTime: &past}}
+	env := newEnv(t, Settings{}, storeNS("shop"), lease)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	env.simulate(ctx, "shop", true, nil)
+	st, err := env.e.Create(ctx, CreateOptions{Name: "shop", Wait: true, Timeout: 15 * time.Second})
+	if err != nil {
+		t.Fatalf("resume after a dead holder: %v", err)
+	}
+	if st.Phase != PhaseReady {
+		t.Errorf("phase = %s", st.Phase)
+	}
+}
+
+func TestCreateFailsFast(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, Settings{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	env.simulate(ctx, "shop", false, func(p *corev1.Pod) { waiting(p, "CrashLoopBackOff", 4) })
+	start := time.Now()
+	_, err := env.e.Create(ctx, CreateOptions{Name: "shop", Wait: true, Timeout: 20 * time.Second})
+	if !errors.Is(err, ErrFailed) {
+		t.Fatalf("err = %v, want ErrFailed", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("failure took %s, want it within seconds", time.Since(start))
+	}
+	var se *Error
+	if !errors.As(err, &se) || se.Component != ComponentWordPress || se.Reason != "CrashLoopBackOff" || se.Next == "" {
+		t.Fatalf("error details = %+v", se)
+	}
+}
+
+func TestCreateTimeoutReportsLastState(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, Settings{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	env.simulate(ctx, "shop", false, nil)
+	_, err := env.e.Create(ctx, CreateOptions{Name: "shop", Wait: true, Timeout: 2 * time.Second})
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	var se *Error
+	if !errors.As(err, &se) || len(se.Components) != 5 {
+		t.Fatalf("timeout error carries no component states: %+v", se)
+	}
+	if !strings.Contains(se.Message, "database progressing") {
+		t.Errorf("timeout message %q lacks the last state of the database", se.Message)
+	}
+}
+
+func TestCreateInterruptedPromptly(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, Settings{})
+	ctx, cancel := context.WithCancel(context.Background())
+	env.simulate(ctx, "shop", false, nil)
+	go func() { time.Sleep(500 * time.Millisecond); cancel() }()
+	start := time.Now()
+	_, err := env.e.Create(ctx, CreateOptions{Name: "shop", Wait: true, Timeout: time.Minute})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err = %v, want ErrInterrupted", err)
+	}
+	if d := time.Since(start); d > 2500*time.Millisecond {
+		t.Errorf("returned %s after start, want within 2s of the cancel", d)
+	}
+	if !strings.Contains(err.Error(), "storectl create shop") {
+		t.Errorf("message %q does not say how to resume", err)
+	}
+}
+
+func TestListCallsDoNotGrowWithStores(t *testing.T) {
+	t.Parallel()
+	calls := func(n int) int {
+		var objs []runtime.Object
+		for i := range n {
+			name := "s" + string(rune('a'+i))
+			objs = append(objs, storeNS(name), sts(name, 1), deploy(name, 1), pod(name, ComponentDatabase, name+"-mariadb-0", true),
+				pod(name, ComponentWordPress, name+"-wordpress-x", true), job(name, t0, batchv1.JobComplete, "", ""))
+		}
+		env := newEnv(t, Settings{}, objs...)
+		env.kube.ClearActions()
+		list, err := env.e.List(context.Background(), ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != n {
+			t.Fatalf("listed %d stores, want %d", len(list), n)
+		}
+		for _, s := range list {
+			if s.TotalPods != 2 || s.ReadyPods != 2 {
+				t.Errorf("store %s pods %d/%d, want 2/2", s.Name, s.ReadyPods, s.TotalPods)
+			}
+		}
+		return len(env.kube.Actions())
+	}
+	one, twenty := calls(1), calls(20)
+	if one != twenty {
+		t.Errorf("List made %d API calls for 1 store and %d for 20", one, twenty)
+	}
+	if one > 8 {
+		t.Errorf("List made %d API calls, want a small fixed number", one)
+	}
+}
+
+func TestGetAndDelete(t *testing.T) {
+	t.Parallel()
+	name := "shop"
+	ev := warning(name, "Pod", "shop-wordpress-abc", "BackOff", "Back-off restarting failed container", time.Now())
+	env := newEnv(t, Settings{Domain: "example.test", TLSClusterIssuer: "letsencrypt"}, storeNS(name), sts(name, 1), deploy(name, 0), ev,
+		pod(name, ComponentDatabase, "shop-mariadb-0", true), pod(name, ComponentWordPress, "shop-wordpress-abc", false))
+	ctx := context.Background()
+	st, err := env.e.Get(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Phase != PhaseProvisioning || st.URL != "https://shop.example.test/" || len(st.Events) != 1 || st.Events[0].Reason != "BackOff" {
+		t.Errorf("Get = %+v", st)
+	}
+	if _, err := env.e.Get(ctx, "nothere"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get missing = %v, want ErrNotFound", err)
+	}
+
+	var steps []string
+	err = env.e.Delete(ctx, name, DeleteOptions{Wait: true, Timeout: 10 * time.Second, OnProgress: func(p Progress) { steps = append(steps, p.Step+":"+p.State) }})
+	if err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := env.kube.CoreV1().Namespaces().Get(ctx, "store-shop", metav1.GetOptions{}); err == nil {
+		t.Errorf("namespace still exists after delete")
+	}
+	if !strings.Contains(strings.Join(steps, " "), "namespace-deletion:done") {
+		t.Errorf("progress %v lacks namespace-deletion done", steps)
+	}
+	if err := env.e.Delete(ctx, name, DeleteOptions{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete = %v, want ErrNotFound", err)
+	}
+	if err := env.e.Delete(ctx, name, DeleteOptions{IgnoreNotFound: true}); err != nil {
+		t.Errorf("delete --ignore-not-found = %v", err)
+	}
+}
+
+func TestValuesLayering(t *testing.T) {
+	t.Parallel()
+	e, err := New(Options{Kube: fake.NewClientset(), Releases: release.NewMemory(nil, nil),
+		Settings: Settings{Domain: "d.test", IngressClass: "traefik", StorageClass: "fast", ImagePullPolicy: "Always", Profile: "prod",
+			TLSClusterIssuer: "le", IngressControllerNamespace: "kube-system", IngressControllerPodLabels: map[string]string{"app": "traefik"}},
+		Preset: func(string) (map[string]any, error) {
+			return map[string]any{"ingress": map[string]any{"className": "preset", "annotations": map[string]any{"a": "b"}}, "image": map[string]any{"pullPolicy": "Never"}}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.values("shop", map[string]any{"image": map[string]any{"pullPolicy": "IfNotPresent"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing := v["ingress"].(map[string]any)
+	if ing["className"] != "traefik" || ing["annotations"].(map[string]any)["a"] != "b" {
+		t.Errorf("ingress = %v: settings must override the preset and keep its other keys", ing)
+	}
+	if v["image"].(map[string]any)["pullPolicy"] != "IfNotPresent" {
+		t.Errorf("user values must win: %v", v["image"])
+	}
+	if v["credentials"].(map[string]any)["existingSecret"] != "shop-credentials" || v["store"].(map[string]any)["domain"] != "d.test" {
+		t.Errorf("settings values missing: %v", v)
+	}
+	if ing["tls"].(map[string]any)["clusterIssuer"] != "le" || ing["controller"].(map[string]any)["namespace"] != "kube-system" {
+		t.Errorf("tls/controller values missing: %v", ing)
+	}
+}
