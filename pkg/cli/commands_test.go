@@ -400,16 +400,17 @@ func TestDelete(t *testing.T) {
 			}
 			return nil
 		}
+		h.eng.get = func(_ context.Context, name string) (*store.Store, error) { return sampleStore(name), nil }
 		code := h.run("delete", "shop", "outlet", "--yes")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, h.stderr())
 		}
 		golden(t, "delete/yes", h.transcript(code))
-		if got := h.eng.Calls(); strings.Join(got, ",") != "delete shop,delete outlet" {
+		if got := h.eng.Calls(); strings.Join(got, ",") != "get shop,delete shop,get outlet,delete outlet" {
 			t.Errorf("calls %v", got)
 		}
 		if len(h.audit.records) != 2 || h.audit.records[1].Store != "outlet" || h.audit.records[1].Outcome != audit.OutcomeSucceeded ||
-			h.audit.records[0].Action != "delete" {
+			h.audit.records[0].Action != "delete" || h.audit.records[0].ChartVersion != "0.1.0" {
 			t.Errorf("audit %+v", h.audit.records)
 		}
 	})
@@ -420,7 +421,7 @@ func TestDelete(t *testing.T) {
 			h.bufs.In.WriteString(answer)
 			code := h.run("delete", "shop")
 			wantDelete := answer == "y\n"
-			if wantDelete != (len(h.eng.Calls()) == 1) {
+			if wantDelete != (len(deleteCalls(h.eng)) == 1) {
 				t.Fatalf("answer %q: calls %v", answer, h.eng.Calls())
 			}
 			if !strings.Contains(stripANSI(h.stderr()), "Delete store shop with its database, files and volumes? [y/N]") {
@@ -466,7 +467,7 @@ func TestDelete(t *testing.T) {
 		if code != ExitTimeout {
 			t.Errorf("exit %d", code)
 		}
-		if len(h.eng.Calls()) != 2 {
+		if len(deleteCalls(h.eng)) != 2 {
 			t.Errorf("the second store was not attempted: %v", h.eng.Calls())
 		}
 		if !strings.Contains(h.stderr(), "storectl wait a --for deleted") {
@@ -486,7 +487,7 @@ func TestDelete(t *testing.T) {
 		if code := h.run("delete", "a", "b", "--yes"); code != ExitInterrupted {
 			t.Errorf("exit %d", code)
 		}
-		if len(h.eng.Calls()) != 1 {
+		if len(deleteCalls(h.eng)) != 1 {
 			t.Errorf("deleting went on after the interruption: %v", h.eng.Calls())
 		}
 		if !strings.Contains(h.stderr(), "storectl delete a --yes") || h.audit.records[0].Outcome != audit.OutcomeInterrupted {
@@ -657,4 +658,14 @@ func TestSignalDuringAnotherErrorIsAnInterruption(t *testing.T) {
 	if !strings.Contains(h.stderr(), "Error: interrupted: list namespaces") {
 		t.Errorf("stderr %q", h.stderr())
 	}
+}
+
+func deleteCalls(e *fakeEngine) []string {
+	var out []string
+	for _, c := range e.Calls() {
+		if strings.HasPrefix(c, "delete ") {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -157,7 +157,13 @@ func deleteOne(ctx context.Context, opts *DeleteOptions, name string) (err error
 		return explain(ctx, err, name, "delete")
 	}
 	trail := beginAudit(ctx, f, "delete", name)
-	defer func() { trail.end(ctx, "", err) }()
+	chartVersion := ""
+	defer func() { trail.end(ctx, chartVersion, err) }()
+	// The record names the chart version being removed; a store that cannot be read is
+	// still deleted, the engine reports why if it cannot.
+	if s, gerr := eng.Get(ctx, name); gerr == nil && s != nil {
+		chartVersion = s.ChartVersion
+	}
 	st := ios.StderrStyles()
 	fmt.Fprintf(ios.ErrOut, "Deleting store %s\n", st.Key.Render(name))
 	progress, onProgress := newProgress(f)

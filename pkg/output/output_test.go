@@ -255,3 +255,18 @@ func stripANSI(s string) string {
 	}
 	return b.String()
 }
+
+func TestProgressLiveLinesDoNotWrap(t *testing.T) {
+	t.Parallel()
+	ios, bufs := Test()
+	ios.SetTerminal(true)
+	ios.TerminalWidth = 30
+	p := NewProgress(ios, ProgressOptions{})
+	p.Update(Step{Name: "wordpress", State: StateRunning, Message: strings.Repeat("very long message ", 10)})
+	p.Stop()
+	for _, l := range strings.Split(strings.TrimRight(stripANSI(bufs.ErrOut.String()), "\n"), "\n") {
+		if n := len([]rune(l)); n > 29 {
+			t.Errorf("live line of %d columns on a 30-column terminal: %q", n, l)
+		}
+	}
+}

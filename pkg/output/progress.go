@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // Step states reported to a Progress.
@@ -39,6 +41,7 @@ type Progress struct {
 	live   bool
 	labels map[string]string
 	now    func() time.Time
+	width  int
 
 	order    []string
 	steps    map[string]*progressStep
@@ -77,6 +80,7 @@ func NewProgress(ios *IOStreams, o ProgressOptions) *Progress {
 		live:   ios.ColorErr(),
 		labels: o.Labels,
 		now:    o.Now,
+		width:  ios.TerminalWidth,
 		steps:  map[string]*progressStep{},
 	}
 	if p.now == nil {
@@ -199,7 +203,12 @@ func (p *Progress) redraw() {
 		if s.State != StateRunning {
 			continue
 		}
-		b.WriteString(p.line(s, true))
+		line := p.line(s, true)
+		if p.width > 1 {
+			// A live line must not wrap: the redraw moves up one row per line.
+			line = ansi.Truncate(line, p.width-1, "…")
+		}
+		b.WriteString(line)
 		b.WriteByte('\n')
 		p.drawn++
 	}
