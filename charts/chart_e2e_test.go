@@ -201,7 +201,9 @@ func TestChartOnTheTestCluster(t *testing.T) {
 		kept = append(kept, p.Name)
 	}
 	sort.Strings(kept)
-	if want := []string{"data-" + name + "-mariadb-0", name + "-wordpress"}; strings.Join(kept, " ") != strings.Join(want, " ") {
+	want := []string{"data-" + name + "-mariadb-0", name + "-wordpress"}
+	sort.Strings(want)
+	if strings.Join(kept, " ") != strings.Join(want, " ") {
 		t.Errorf("claims after uninstall = %v, want %v", kept, want)
 	}
 	var pvNames []string
