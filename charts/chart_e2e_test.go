@@ -50,11 +50,17 @@ func helmConfig(t *testing.T, kubeconfig, namespace string) (*action.Configurati
 	return cfg, flags
 }
 
-// TestChartOnTheTestCluster installs the chart into a namespace that enforces Pod Security
-// "restricted", checks every object is there and the store comes up, upgrades it (the setup
-// hook runs again), uninstalls it and deletes the namespace, and checks nothing is left.
+// TestChartOnTheTestCluster installs the chart with each preset into a namespace that enforces
+// Pod Security "restricted", checks every object is there and the store comes up, upgrades it
+// (the setup hook runs again), uninstalls it and deletes the namespace, and checks nothing is left.
 func TestChartOnTheTestCluster(t *testing.T) {
 	c := testcluster.Require(t)
+	for _, preset := range Presets() {
+		t.Run(preset, func(t *testing.T) { testChartLifecycle(t, c, preset) })
+	}
+}
+
+func testChartLifecycle(t *testing.T, c *testcluster.Cluster, presetName string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
@@ -107,12 +113,12 @@ func TestChartOnTheTestCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	preset, err := Preset(PresetLocal)
+	preset, err := Preset(presetName)
 	if err != nil {
 		t.Fatal(err)
 	}
 	values := mergeValues(preset, map[string]any{
-		"store":     map[string]any{"name": name},
+		"store":     map[string]any{"name": name, "domain": "shops.example.com"},
 		"wordpress": map[string]any{"podAnnotations": map[string]any{"sandbox.storectl.dev/ready-delay": "2s"}},
 	})
 
