@@ -669,3 +669,21 @@ func deleteCalls(e *fakeEngine) []string {
 	}
 	return out
 }
+
+func TestNoColorFlag(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"list", "--no-color"}, {"list", "--bogus", "--no-color"}} {
+		h := newHarness(t, true)
+		h.eng.list = func(context.Context, store.ListOptions) ([]store.Store, error) { return listStores(), nil }
+		h.run(args...)
+		if strings.Contains(h.stdout()+h.stderr(), "\x1b") {
+			t.Errorf("%v: ANSI escapes despite --no-color:\n%q\n%q", args, h.stdout(), h.stderr())
+		}
+	}
+	h := newHarness(t, true)
+	h.eng.list = func(context.Context, store.ListOptions) ([]store.Store, error) { return listStores(), nil }
+	h.run("list")
+	if !strings.Contains(h.stdout(), "\x1b[") {
+		t.Error("a colour terminal without --no-color shows no colour; the test above proves nothing")
+	}
+}

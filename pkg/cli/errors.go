@@ -16,7 +16,10 @@ type UsageError struct {
 	Cmd string
 }
 
+// Error returns the message of the wrapped error.
 func (e *UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *UsageError) Unwrap() error { return e.Err }
 
 func usageErrorf(cmd *cobra.Command, format string, args ...any) error {
@@ -33,7 +36,10 @@ type HintError struct {
 	Hint string
 }
 
+// Error returns the message of the wrapped error; the hint is printed on its own line.
 func (e *HintError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *HintError) Unwrap() error { return e.Err }
 
 // withHint attaches a next step to err; a nil err stays nil and an existing hint is kept.
@@ -57,8 +63,8 @@ func hintOf(err error) string {
 	return ""
 }
 
-// exactArgs, minArgs and noArgs are cobra's validators returning usage errors that name the
-// missing argument.
+// exactNames, minNames and noArgs validate positional arguments with usage errors that name
+// what is missing.
 func exactNames(what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		switch {

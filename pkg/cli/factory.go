@@ -119,8 +119,8 @@ func (f *Factory) setFlags(fs *pflag.FlagSet) {
 	f.flags = fs
 }
 
-// onceValue is sync.OnceValues that also remembers a failure, so a broken kubeconfig is
-// reported once per run with the same error.
+// onceValue builds a dependency at most once per run; a failure is remembered too, so a
+// broken kubeconfig gives the same error wherever it is needed.
 func onceValue[T any](fn func() (T, error)) func() (T, error) {
 	return sync.OnceValues(fn)
 }
@@ -128,10 +128,12 @@ func onceValue[T any](fn func() (T, error)) func() (T, error) {
 // fileAudit is the bbolt audit log behind the audit package's functions.
 type fileAudit struct{ path string }
 
+// Append adds a record under the default lock timeout.
 func (a fileAudit) Append(r audit.Record) error {
 	return audit.Append(a.path, r, audit.DefaultLockTimeout)
 }
 
+// Query reads records under the default lock timeout.
 func (a fileAudit) Query(f audit.Filter) ([]audit.Record, error) {
 	return audit.Query(a.path, f, audit.DefaultLockTimeout)
 }

@@ -33,6 +33,15 @@ func Main(build BuildInfo) int {
 
 // Run executes one command line and returns the exit code; errors are printed to stderr.
 func Run(ctx context.Context, f *Factory, args []string) int {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--no-color" || a == "--no-color=true" {
+			// Also for errors found while the flags are parsed, before any hook runs.
+			f.IOStreams.ColorEnabled = false
+		}
+	}
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -183,5 +192,7 @@ func flagChanged(fs *pflag.FlagSet, name string) bool {
 // interruptedError marks an error that ended a command the user had already interrupted.
 type interruptedError struct{ err error }
 
-func (e *interruptedError) Error() string   { return "interrupted: " + e.err.Error() }
+func (e *interruptedError) Error() string { return "interrupted: " + e.err.Error() }
+
+// Unwrap makes the error both an interruption and the error it carries.
 func (e *interruptedError) Unwrap() []error { return []error{context.Canceled, e.err} }
