@@ -107,7 +107,7 @@ func (h *Helm) config(ctx context.Context, namespace string) *action.Configurati
 		h.memMu.Unlock()
 		caps := chartutil.DefaultCapabilities.Copy()
 		caps.KubeVersion = chartutil.KubeVersion{Version: "v1.37.2", Major: "1", Minor: "37"}
-		return &action.Configuration{Releases: storage.Init(d), KubeClient: h.kc, Capabilities: caps, Log: h.log}
+		return &action.Configuration{Releases: storage.Init(cloning{d}), KubeClient: h.kc, Capabilities: caps, Log: h.log}
 	}
 	kc := helmkube.New(h.getter)
 	kc.Namespace = namespace
@@ -233,7 +233,20 @@ func latest(cfg *action.Configuration, name string) (*helmrelease.Release, error
 	return hist[len(hist)-1], nil
 }
 
+// clone copies the parts of a release record that get changed, so that a
+// record shared with a still-running Helm goroutine (the memory driver keeps
+// pointers) is not written under its feet.
+func clone(r *helmrelease.Release) *helmrelease.Release {
+	c := *r
+	if r.Info != nil {
+		info := *r.Info
+		c.Info = &info
+	}
+	return &c
+}
+
 func markFailed(cfg *action.Configuration, r *helmrelease.Release, reason string) error {
+	r = clone(r)
 	r.SetStatus(helmrelease.StatusFailed, reason)
 	if err := cfg.Releases.Update(r); err != nil {
 		return fmt.Errorf("record revision %d of %s as failed: %w", r.Version, r.Name, err)
@@ -275,7 +288,7 @@ func (h *Helm) ListAll(ctx context.Context) ([]Release, error) {
 	if h.mem != nil {
 		h.memMu.Lock()
 		for _, d := range h.mem {
-			rs, err := d.List(func(*helmrelease.Release) bool { return true })
+			rs, err := cloning{d}.List(func(*helmrelease.Release) bool { return true })
 			if err != nil {
 				h.memMu.Unlock()
 				return nil, err
@@ -359,7 +372,7 @@ func (h *Helm) MarkFailed(ctx context.Context, namespace, name, reason string) (
 	if err := markFailed(cfg, last, reason); err != nil {
 		return nil, err
 	}
-	return fromHelm(last), nil
+	return h.Get(ctx, namespace, name)
 }
 
 // copyValues gives Helm its own copy: Helm coalesces defaults into the map it
@@ -438,6 +451,7 @@ func (h *Helm) Finalize(ctx context.Context, namespace, name, description string
 	}
 	for _, r := range hist[:len(hist)-1] {
 		if r.Info.Status == helmrelease.StatusDeployed {
+			r = clone(r)
 			r.SetStatus(helmrelease.StatusSuperseded, "superseded by new release")
 			if err := cfg.Releases.Update(r); err != nil {
 				return nil, fmt.Errorf("record revision %d of %s as superseded: %w", r.Version, name, err)
@@ -447,9 +461,49 @@ func (h *Helm) Finalize(ctx context.Context, namespace, name, description string
 	if description == "" {
 		description = "Install complete"
 	}
+	last = clone(last)
 	last.SetStatus(helmrelease.StatusDeployed, description)
 	if err := cfg.Releases.Update(last); err != nil {
 		return nil, fmt.Errorf("record revision %d of %s as deployed: %w", last.Version, name, err)
 	}
 	return fromHelm(last), nil
+}
+
+// cloning stores and returns copies of release records. Helm's memory driver
+// keeps the caller's pointer, and Helm goes on changing the record it holds
+// (SetStatus) in its own goroutine; copies keep readers and writers apart
+// the way the secret driver's encoding does on a real cluster.
+type cloning struct{ *driver.Memory }
+
+func (c cloning) Create(key string, r *helmrelease.Release) error {
+	return c.Memory.Create(key, clone(r))
+}
+func (c cloning) Update(key string, r *helmrelease.Release) error {
+	return c.Memory.Update(key, clone(r))
+}
+
+func (c cloning) Get(key string) (*helmrelease.Release, error) {
+	r, err := c.Memory.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	return clone(r), nil
+}
+
+func (c cloning) List(filter func(*helmrelease.Release) bool) ([]*helmrelease.Release, error) {
+	rs, err := c.Memory.List(filter)
+	return cloneAll(rs), err
+}
+
+func (c cloning) Query(labels map[string]string) ([]*helmrelease.Release, error) {
+	rs, err := c.Memory.Query(labels)
+	return cloneAll(rs), err
+}
+
+func cloneAll(rs []*helmrelease.Release) []*helmrelease.Release {
+	out := make([]*helmrelease.Release, len(rs))
+	for i, r := range rs {
+		out[i] = clone(r)
+	}
+	return out
 }
