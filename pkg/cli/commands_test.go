@@ -687,3 +687,22 @@ func TestNoColorFlag(t *testing.T) {
 		t.Error("a colour terminal without --no-color shows no colour; the test above proves nothing")
 	}
 }
+
+// Help, version and completion never build the configuration, the cluster clients, the engine
+// or the audit log: the factory's constructors are nil here and any use would panic.
+func TestOfflineCommandsBuildNothing(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--help"}, {}, {"create", "--help"}, {"delete", "-h"}, {"help", "list"}, {"help", "exit-codes"},
+		{"version"}, {"version", "-o", "yaml"}, {"completion", "zsh"}, {"__complete", "completion", ""},
+	} {
+		h := newHarness(t, false)
+		h.f.Config, h.f.Engine, h.f.Cluster, h.f.Audit = nil, nil, nil, nil
+		if code := h.run(args...); code != 0 {
+			t.Errorf("%v: exit %d: %s", args, code, h.stderr())
+		}
+		if h.stdout() == "" {
+			t.Errorf("%v printed nothing", args)
+		}
+	}
+}
