@@ -1,0 +1,454 @@
+//go:build e2e
+
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	helmtime "helm.sh/helm/v3/pkg/time"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/utils/ptr"
+
+	"github.com/storectl/storectl/charts"
+	"github.com/storectl/storectl/pkg/kube"
+	"github.com/storectl/storectl/pkg/release"
+	"github.com/storectl/storectl/pkg/store"
+	"github.com/storectl/storectl/pkg/testcluster"
+)
+
+func TestMain(m *testing.M) { os.Exit(testcluster.Run(m)) }
+
+type env struct {
+	c       *testcluster.Cluster
+	clients *kube.Clients
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	c := testcluster.Require(t)
+	cl, err := kube.NewClients(c.Kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{c: c, clients: cl}
+}
+
+// engine returns a fresh engine, as a separate storectl process would have.
+func (v *env) engine(t *testing.T, s store.Settings) *store.Engine {
+	t.Helper()
+	rel, err := release.NewHelm(release.HelmOptions{Client: v.clients.Interface, Getter: v.clients.Getter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Profile == "" {
+		s.Profile = "local"
+	}
+	e, err := store.New(store.Options{Kube: v.clients.Interface, Releases: rel, Settings: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func uniqueName(prefix string) string { return prefix + "-" + rand.String(5) }
+
+// cleanup deletes the store at the end of the test and checks nothing is left.
+func (v *env) cleanup(t *testing.T, e *store.Engine, name string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if err := e.Delete(ctx, name, store.DeleteOptions{Wait: true, Timeout: 3 * time.Minute, IgnoreNotFound: true}); err != nil {
+			t.Errorf("cleanup delete %s: %v", name, err)
+		}
+	})
+}
+
+func delay(d string) map[string]any {
+	ann := map[string]any{"sandbox.storectl.dev/ready-delay": d}
+	return map[string]any{
+		"mariadb":   map[string]any{"podAnnotations": ann},
+		"wordpress": map[string]any{"podAnnotations": ann},
+		"setup":     map[string]any{"podAnnotations": ann},
+	}
+}
+
+func fault(component, f string) map[string]any {
+	return map[string]any{component: map[string]any{"podAnnotations": map[string]any{"sandbox.storectl.dev/fault": f}}}
+}
+
+func TestLifecycle(t *testing.T) {
+	t.Parallel()
+	v := setup(t)
+	e := v.engine(t, store.Settings{Domain: "127.0.0.1.nip.io"})
+	name := uniqueName("life")
+	v.cleanup(t, e, name)
+	ctx := context.Background()
+
+	var steps []string
+	start := time.Now()
+	st, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute, Values: delay("3s"),
+		OnProgress: func(p store.Progress) { steps = append(steps, p.Step+":"+p.State) }})
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	t.Logf("Ready after %s", time.Since(start).Round(time.Millisecond))
+	if st.Phase != store.PhaseReady || st.Revision != 1 || st.ReleaseStatus != "deployed" || st.URL != "http://"+name+".127.0.0.1.nip.io/" {
+		t.Errorf("created store = %+v", st)
+	}
+	for _, s := range []string{"namespace", "database", "wordpress", "setup", "ingress"} {
+		if !strings.Contains(strings.Join(steps, " "), s+":done") {
+			t.Errorf("no %s:done in progress %v", s, steps)
+		}
+	}
+
+	list, err := e.List(ctx, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range list {
+		if s.Name == name {
+			found = true
+			if s.Phase != store.PhaseReady || s.ReadyPods != 2 {
+				t.Errorf("listed store = %+v", s)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("store %s not listed", name)
+	}
+	got, err := e.Get(ctx, name)
+	if err != nil || got.Phase != store.PhaseReady || got.ChartVersion == "" || got.CreatedAt.IsZero() || len(got.Components) != 5 {
+		t.Errorf("get = %+v, %v", got, err)
+	}
+
+	creds, err := e.Credentials(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := v.clients.Interface.CoreV1().Secrets(store.Namespace(name)).Get(ctx, name+"-credentials", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds.Password == "" || creds.Password != string(sec.Data["wordpress-admin-password"]) {
+		t.Errorf("credentials password does not match the Secret")
+	}
+	// No password in the release record's values.
+	rs, err := driver.NewSecrets(v.clients.Interface.CoreV1().Secrets(store.Namespace(name))).Query(map[string]string{"name": name, "owner": "helm"})
+	if err != nil || len(rs) == 0 {
+		t.Fatalf("read release record: %v", err)
+	}
+	for _, r := range rs {
+		for _, k := range []string{"mariadb-root-password", "mariadb-password", "wordpress-admin-password"} {
+			if strings.Contains(fmt.Sprint(r.Config), string(sec.Data[k])) || strings.Contains(r.Manifest, string(sec.Data[k])) {
+				t.Errorf("password %s found in the Helm release record", k)
+			}
+		}
+	}
+
+	again, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: time.Minute})
+	if !errors.Is(err, store.ErrAlreadyExists) || again.Revision != 1 {
+		t.Errorf("create again = %v (revision %d), want ErrAlreadyExists with nothing changed", err, again.Revision)
+	}
+
+	if err := e.Delete(ctx, name, store.DeleteOptions{Wait: true, Timeout: 2 * time.Minute}); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := v.clients.Interface.CoreV1().Namespaces().Get(ctx, store.Namespace(name), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("namespace still there after delete: %v", err)
+	}
+	pvs, err := v.clients.Interface.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pv := range pvs.Items {
+		if pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.Namespace == store.Namespace(name) {
+			t.Errorf("volume %s of the store is left", pv.Name)
+		}
+	}
+	if err := e.Delete(ctx, name, store.DeleteOptions{}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("delete again = %v, want ErrNotFound", err)
+	}
+}
+
+func TestFailFast(t *testing.T) {
+	t.Parallel()
+	v := setup(t)
+	tests := []struct {
+		name      string
+		values    map[string]any
+		settings  store.Settings
+		component string
+		reason    string
+		within    time.Duration
+	}{
+		{"image-pull", fault("wordpress", "image-pull"), store.Settings{}, "wordpress", "ImagePullBackOff", 90 * time.Second},
+		{"crashloop", fault("mariadb", "crashloop"), store.Settings{}, "database", "CrashLoopBackOff", 90 * time.Second},
+		{"job-fail", fault("setup", "job-fail"), store.Settings{}, "setup", "", 120 * time.Second},
+		{"no-storage-class", nil, store.Settings{StorageClass: "missing"}, "", "", 90 * time.Second},
+		{"quota", map[string]any{"quota": map[string]any{"hard": map[string]any{"requests.memory": "300Mi"}}}, store.Settings{}, "wordpress", "FailedCreate", 60 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := v.engine(t, tt.settings)
+			name := uniqueName("ff-" + tt.name)
+			if len(name) > 40 {
+				name = name[:40]
+			}
+			v.cleanup(t, e, name)
+			start := time.Now()
+			_, err := e.Create(context.Background(), store.CreateOptions{Name: name, Wait: true, Timeout: 4 * time.Minute, Values: tt.values})
+			took := time.Since(start)
+			t.Logf("%s: after %s: %v", tt.name, took.Round(time.Millisecond), err)
+			if !errors.Is(err, store.ErrFailed) {
+				t.Fatalf("err = %v, want ErrFailed", err)
+			}
+			var se *store.Error
+			if !errors.As(err, &se) || se.Next == "" || se.Message == "" {
+				t.Fatalf("failure lacks details: %+v", se)
+			}
+			if tt.component != "" && se.Component != tt.component {
+				t.Errorf("component = %q, want %q", se.Component, tt.component)
+			}
+			if tt.reason != "" && se.Reason != tt.reason {
+				t.Errorf("reason = %q, want %q", se.Reason, tt.reason)
+			}
+			if took > tt.within {
+				t.Errorf("failure took %s, want within %s", took, tt.within)
+			}
+			st, err := e.Get(context.Background(), name)
+			if err != nil || st.Phase != store.PhaseFailed {
+				t.Errorf("get after failure = %+v, %v; want Failed", st, err)
+			}
+		})
+	}
+}
+
+func TestNeverReadyTimesOutWithLastState(t *testing.T) {
+	t.Parallel()
+	v := setup(t)
+	e := v.engine(t, store.Settings{})
+	name := uniqueName("never")
+	v.cleanup(t, e, name)
+	_, err := e.Create(context.Background(), store.CreateOptions{Name: name, Wait: true, Timeout: 25 * time.Second, Values: fault("wordpress", "never-ready")})
+	if !errors.Is(err, store.ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	var se *store.Error
+	if !errors.As(err, &se) || len(se.Components) != 5 || !strings.Contains(se.Message, "wordpress progressing") {
+		t.Fatalf("timeout details = %+v", se)
+	}
+}
+
+func TestConcurrentCreateOfOneStore(t *testing.T) {
+	t.Parallel()
+	v := setup(t)
+	name := uniqueName("twice")
+	first := v.engine(t, store.Settings{})
+	v.cleanup(t, first, name)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = v.engine(t, store.Settings{}).Create(context.Background(), store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute})
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, store.ErrBusy), errors.Is(err, store.ErrAlreadyExists):
+			t.Logf("the other create: %v", err)
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok < 1 {
+		t.Fatalf("no create succeeded: %v", errs)
+	}
+	st, err := first.Wait(context.Background(), name, store.WaitOptions{For: "ready", Timeout: 2 * time.Minute})
+	if err != nil || st.Phase != store.PhaseReady || st.ReleaseStatus != "deployed" {
+		t.Errorf("store after concurrent creates = %+v, %v", st, err)
+	}
+}
+
+func TestKilledCreateResumes(t *testing.T) {
+	t.Parallel()
+	v := setup(t)
+	e := v.engine(t, store.Settings{})
+	ctx := context.Background()
+	cs := v.clients.Interface
+
+	t.Run("after the namespace", func(t *testing.T) {
+		t.Parallel()
+		name := uniqueName("kill-ns")
+		v.cleanup(t, e, name)
+		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: store.Namespace(name),
+			Labels: map[string]string{store.LabelManagedBy: store.ManagedBy, store.LabelStore: name, store.LabelType: store.TypeWooCommerce,
+				"pod-security.kubernetes.io/enforce": "restricted"}}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute})
+		if err != nil || st.Phase != store.PhaseReady {
+			t.Fatalf("resume = %+v, %v", st, err)
+		}
+	})
+
+	t.Run("pending-install with a dead lock holder", func(t *testing.T) {
+		t.Parallel()
+		name := uniqueName("kill-pend")
+		v.cleanup(t, e, name)
+		ns := store.Namespace(name)
+		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns,
+			Labels: map[string]string{store.LabelManagedBy: store.ManagedBy, store.LabelStore: name, store.LabelType: store.TypeWooCommerce}}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What a SIGKILL during the install leaves: the release record
+		// pending-install, and the lock of a process that no longer renews it.
+		ch, err := charts.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &helmrelease.Release{Name: name, Namespace: ns, Version: 1, Chart: ch, Config: map[string]any{},
+			Info: &helmrelease.Info{Status: helmrelease.StatusPendingInstall, Description: "Initial install underway",
+				FirstDeployed: helmtime.Now(), LastDeployed: helmtime.Now()}}
+		if err := driver.NewSecrets(cs.CoreV1().Secrets(ns)).Create(fmt.Sprintf("sh.helm.release.v1.%s.v1", name), r); err != nil {
+			t.Fatal(err)
+		}
+		past := metav1.NewMicroTime(time.Now().Add(-time.Minute))
+		_, err = cs.CoordinationV1().Leases(ns).Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: store.StoreLockName},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("killed/1/x"), LeaseDurationSeconds: ptr.To[int32](15), RenewTime: &past}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute})
+		if err != nil || st.Phase != store.PhaseReady || st.Revision != 2 {
+			t.Fatalf("resume = %+v, %v", st, err)
+		}
+		hist, err := release.Manager(mustHelm(t, v)).History(ctx, ns, name)
+		if err != nil || len(hist) != 2 || !strings.Contains(hist[0].Description, "interrupted") || hist[1].Status != "deployed" {
+			t.Errorf("history = %+v, %v", hist, err)
+		}
+	})
+
+	t.Run("interrupted create resumes", func(t *testing.T) {
+		t.Parallel()
+		name := uniqueName("kill-int")
+		v.cleanup(t, e, name)
+		cctx, cancel := context.WithCancel(ctx)
+		go func() { time.Sleep(2 * time.Second); cancel() }()
+		start := time.Now()
+		_, err := e.Create(cctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute, Values: delay("20s")})
+		if !errors.Is(err, store.ErrInterrupted) {
+			t.Fatalf("err = %v, want ErrInterrupted", err)
+		}
+		if d := time.Since(start); d > 4500*time.Millisecond {
+			t.Errorf("interrupted create returned after %s, want within 2s of the signal", d)
+		}
+		st, err := v.engine(t, store.Settings{}).Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute})
+		if err != nil || st.Phase != store.PhaseReady {
+			t.Fatalf("resume = %+v, %v", st, err)
+		}
+	})
+}
+
+func mustHelm(t *testing.T, v *env) *release.Helm {
+	h, err := release.NewHelm(release.HelmOptions{Client: v.clients.Interface, Getter: v.clients.Getter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestStoreLimitUnderRace runs alone (not parallel): it counts every store
+// in the cluster.
+func TestStoreLimitUnderRace(t *testing.T) {
+	v := setup(t)
+	ctx := context.Background()
+	existing, err := v.engine(t, store.Settings{}).List(ctx, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := len(existing) + 10
+	prefix := "race-" + rand.String(4)
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := v.engine(t, store.Settings{MaxStores: limit})
+			_, errs[i] = e.Create(ctx, store.CreateOptions{Name: fmt.Sprintf("%s-%d", prefix, i), Wait: true, Timeout: 4 * time.Minute})
+		}()
+	}
+	wg.Wait()
+	cleaner := v.engine(t, store.Settings{})
+	defer func() {
+		var dw sync.WaitGroup
+		for i := range 20 {
+			dw.Add(1)
+			go func() {
+				defer dw.Done()
+				_ = cleaner.Delete(ctx, fmt.Sprintf("%s-%d", prefix, i), store.DeleteOptions{Wait: true, Timeout: 3 * time.Minute, IgnoreNotFound: true})
+			}()
+		}
+		dw.Wait()
+	}()
+	ok, limited := 0, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, store.ErrLimitReached):
+			limited++
+			if _, gerr := v.clients.Interface.CoreV1().Namespaces().Get(ctx, store.Namespace(fmt.Sprintf("%s-%d", prefix, i)), metav1.GetOptions{}); !apierrors.IsNotFound(gerr) {
+				t.Errorf("refused store %d left a namespace behind", i)
+			}
+		default:
+			t.Errorf("create %d: %v", i, err)
+		}
+	}
+	if ok != 10 || limited != 10 {
+		t.Errorf("%d created and %d refused, want exactly 10 and 10", ok, limited)
+	}
+}
+
+// TestCreateSurvivesAPIServerRestart runs alone: it stops the API server.
+func TestCreateSurvivesAPIServerRestart(t *testing.T) {
+	v := setup(t)
+	e := v.engine(t, store.Settings{})
+	name := uniqueName("restart")
+	v.cleanup(t, e, name)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Create(context.Background(), store.CreateOptions{Name: name, Wait: true, Timeout: 4 * time.Minute, Values: delay("15s")})
+		done <- err
+	}()
+	time.Sleep(5 * time.Second)
+	v.c.StopAPIServer(t)
+	time.Sleep(5 * time.Second)
+	v.c.StartAPIServer(t)
+	if err := <-done; err != nil {
+		t.Fatalf("create across an API server restart: %v", err)
+	}
+}
