@@ -7,9 +7,6 @@ import (
 	"github.com/storectl/storectl/pkg/cli"
 )
 
-// Set at build time: go build -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
-var version, commit, date string
-
 func main() {
-	os.Exit(cli.Main(cli.BuildInfo{Version: version, Commit: commit, Date: date}))
+	os.Exit(cli.Main(cli.Build()))
 }

@@ -15,9 +15,9 @@ import (
 // completionFiles maps each shell to its committed script under completions/.
 var completionFiles = map[string]string{
 	"bash":       "storectl.bash",
-	"zsh":        "_storectl",
+	"zsh":        "storectl.zsh",
 	"fish":       "storectl.fish",
-	"powershell": "storectl.ps1",
+	"powershell": "storectl.powershell",
 }
 
 // The committed completion scripts are what `storectl completion <shell>` prints today.

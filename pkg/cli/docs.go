@@ -10,9 +10,23 @@ import (
 
 // Markers around the generated command reference in docs/cli.md.
 const (
-	ReferenceBegin = "<!-- BEGIN GENERATED COMMAND REFERENCE: go test ./pkg/cli -run TestDocsUpToDate -update -->"
+	ReferenceBegin = "<!-- BEGIN GENERATED COMMAND REFERENCE: go run ./hack/gendocs docs/cli.md -->"
 	ReferenceEnd   = "<!-- END GENERATED COMMAND REFERENCE -->"
 )
+
+// UpdateReference returns doc with the text between ReferenceBegin and ReferenceEnd replaced
+// by the current reference of root.
+func UpdateReference(doc string, root *cobra.Command) (string, error) {
+	begin, end := strings.Index(doc, ReferenceBegin), strings.Index(doc, ReferenceEnd)
+	if begin < 0 || end < begin {
+		return "", fmt.Errorf("the document lacks the markers %q and %q", ReferenceBegin, ReferenceEnd)
+	}
+	var b strings.Builder
+	if err := WriteReference(&b, root); err != nil {
+		return "", err
+	}
+	return doc[:begin+len(ReferenceBegin)] + "\n\n" + b.String() + "\n" + doc[end:], nil
+}
 
 // WriteReference writes the Markdown reference of every visible command of root: usage,
 // description, flags and examples, then the global flags.

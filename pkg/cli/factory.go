@@ -41,12 +41,21 @@ type Cluster struct {
 	Identity func(ctx context.Context) string
 }
 
-// BuildInfo is stamped into the binary at build time with -ldflags -X.
+// BuildInfo says which build of storectl is running.
 type BuildInfo struct {
 	Version string
 	Commit  string
 	Date    string
 }
+
+// Stamped at build time:
+//
+//	go build -ldflags "-X github.com/storectl/storectl/pkg/cli.version=v0.1.0
+//	  -X github.com/storectl/storectl/pkg/cli.commit=abc1234 -X github.com/storectl/storectl/pkg/cli.date=2026-01-02T03:04:05Z"
+var version, commit, date string
+
+// Build returns the build information stamped into the binary.
+func Build() BuildInfo { return BuildInfo{Version: version, Commit: commit, Date: date} }
 
 // Factory builds a command's dependencies lazily, so that version, completion and --help
 // never read the config file, the kubeconfig or the audit log, nor touch the cluster.
