@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -240,4 +242,75 @@ func TestLifecycleThroughTheBinary(t *testing.T) {
 	if bytes.Contains(raw, []byte(password)) {
 		t.Error("the password is in the audit file")
 	}
+}
+
+// SIGTERM in the middle of a create stops it within two seconds; running the same create
+// again resumes it to Ready, and the audit log tells both stories.
+func TestInterruptedCreateResumes(t *testing.T) {
+	c := testcluster.Require(t)
+	suffix := make([]byte, 3)
+	_, _ = rand.Read(suffix)
+	name := "e2e-int-" + hex.EncodeToString(suffix)
+	r := &storectlRunner{t: t, kubeconfig: c.Kubeconfig, auditPath: filepath.Join(t.TempDir(), "audit.db")}
+	t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m") })
+
+	cmd := exec.Command("storectl", "create", name, "--set", `wordpress.podAnnotations.sandbox\.storectl\.dev/ready-delay=30s`)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig, "STORECTL_AUDIT_PATH="+r.auditPath, "STORECTL_MAX_STORES=100")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the install is under way: WordPress is being watched.
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(stderr.String(), "step=wordpress state=running") {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("create never started watching WordPress:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	err := cmd.Wait()
+	if took := time.Since(sent); took > 2*time.Second {
+		t.Errorf("create stopped %v after SIGTERM, want under 2s", took)
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("want exit 130, got %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "storectl create "+name) {
+		t.Errorf("no advice on resuming:\n%s", stderr.String())
+	}
+
+	res := r.must("create", name, "-o", "json")
+	if s := decode[storeJSON](t, res.stdout); s.Status != "Ready" {
+		t.Errorf("resumed create: %+v", s)
+	}
+	type rec struct{ Action, Store, Outcome string }
+	recs := decode[[]rec](t, r.must("audit", "-o", "json", "--store", name).stdout)
+	if len(recs) != 2 || recs[1].Outcome != "interrupted" || recs[0].Outcome != "succeeded" {
+		t.Errorf("audit records %+v", recs)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -10,13 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/storectl/storectl/pkg/audit"
 )
 
-// Ctrl-C while storectl waits on the cluster stops it within two seconds with exit code 130,
+// Ctrl-C (SIGINT) or SIGTERM while storectl waits on the cluster stops it within two seconds with exit code 130,
 // advice on how to resume or clean up, and an "interrupted" audit record.
 func TestInterruptStopsQuickly(t *testing.T) {
 	if testing.Short() {
@@ -43,10 +44,11 @@ func TestInterruptStopsQuickly(t *testing.T) {
 
 	for _, tc := range []struct {
 		args []string
+		sig  os.Signal
 		hint string
 	}{
-		{[]string{"create", "shop"}, "storectl create shop"},
-		{[]string{"delete", "shop", "--yes"}, "storectl delete shop --yes"},
+		{[]string{"create", "shop"}, os.Interrupt, "storectl create shop"},
+		{[]string{"delete", "shop", "--yes"}, syscall.SIGTERM, "storectl delete shop --yes"},
 	} {
 		cmd := exec.Command("storectl", append(tc.args, "--kubeconfig", kubeconfig)...)
 		cmd.Env = append(os.Environ(), "STORECTL_AUDIT_PATH="+auditPath, "XDG_CONFIG_HOME="+dir, "NO_COLOR=1")
@@ -56,7 +58,7 @@ func TestInterruptStopsQuickly(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Second)
-		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		if err := cmd.Process.Signal(tc.sig); err != nil {
 			t.Fatal(err)
 		}
 		sent := time.Now()
@@ -67,7 +69,7 @@ func TestInterruptStopsQuickly(t *testing.T) {
 			t.Errorf("%v: want exit code 130, got %v\n%s", tc.args, err, stderr.String())
 		}
 		if took > 2*time.Second {
-			t.Errorf("%v: stopped %v after SIGINT, want under 2s", tc.args, took)
+			t.Errorf("%v: stopped %v after %v, want under 2s", tc.args, took, tc.sig)
 		}
 		if !strings.Contains(stderr.String(), tc.hint) {
 			t.Errorf("%v: stderr does not say how to go on (%q):\n%s", tc.args, tc.hint, stderr.String())
