@@ -14,6 +14,8 @@
 #   hack/testcluster.sh acquire PID / release PID
 #                                        shared use by test processes: the last
 #                                        one out stops a sandbox that a test started
+#   hack/testcluster.sh guard PID        stop the sandbox once process PID has ended,
+#                                        however it ended (for a test's private sandbox)
 #
 # Only `up` and `kubeconfig` write to stdout (the path); everything else the
 # script says goes to stderr.
@@ -167,9 +169,12 @@ build() {
 
 # --- the running cluster -----------------------------------------------------
 
+# pid_alive tells whether a process runs; a zombie waiting for its reaper
+# (the components' parent, kwokctl, is long gone) counts as ended.
 pid_alive() {
 	local pid=$1
-	[[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
+	[[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+		[[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]]
 }
 
 component_pid() {
@@ -212,7 +217,7 @@ wait_for() {
 	local what=$1 timeout=$2
 	shift 2
 	local deadline=$((SECONDS + timeout))
-	until "$@"; do
+	until "$@" >/dev/null; do
 		((SECONDS < deadline)) || die "timed out after ${timeout}s waiting for $what; logs are in $CLUSTER_DIR/logs and $STATE"
 		sleep 0.5
 	done
@@ -326,18 +331,17 @@ up_locked() {
 	log "$CLUSTER is up in $((SECONDS - started))s"
 }
 
-# stop_pid stops one process we started: TERM, then KILL if it lingers.
+# stop_pid stops one process we started: TERM, then KILL if it lingers
+# longer than the grace period (in seconds, default 10).
 stop_pid() {
-	local pid=$1 i
+	local pid=$1 grace=${2:-10} i
 	pid_alive "$pid" || return 0
 	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < grace * 10; i++)); do
 		pid_alive "$pid" || return 0
-		# A zombie whose parent is gone is reaped by init; treat it as ended.
-		[[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] && return 0
 		sleep 0.1
 	done
-	log "process $pid ignored SIGTERM; killing it"
+	log "process $pid still runs ${grace}s after SIGTERM; killing it"
 	kill -KILL "$pid" 2>/dev/null || true
 }
 
@@ -401,7 +405,9 @@ apiserver_stop() {
 	# Remember exactly how kwokctl started it, to start it again the same way.
 	tr '\0' '\n' <"/proc/$pid/cmdline" >"$STATE/kube-apiserver.cmdline"
 	readlink "/proc/$pid/cwd" >"$STATE/kube-apiserver.cwd"
-	stop_pid "$pid"
+	# kube-apiserver closes its port at once on SIGTERM but can take a long
+	# while to exit after that; a restart need not wait for it.
+	stop_pid "$pid" 3
 	rm -f "$CLUSTER_DIR/pids/kube-apiserver.pid"
 	log "kube-apiserver (pid $pid) stopped"
 }
@@ -454,6 +460,19 @@ release_locked() {
 	fi
 }
 
+# guard leaves behind a small watcher that stops this sandbox when process
+# holder ends, so that a test binary that crashes does not leak its private
+# cluster. It also ends, doing nothing, once the state directory is gone.
+guard() {
+	local holder=$1
+	mkdir -p "$STATE"
+	# shellcheck disable=SC2016 # expanded by the inner shell, from its arguments
+	setsid bash -c '
+		while kill -0 "$1" 2>/dev/null && [[ -d $2 ]]; do sleep 2; done
+		if [[ -d $2/kwok ]]; then exec "$3" down; fi
+	' guard "$holder" "$STATE" "${BASH_SOURCE[0]}" </dev/null >>"$STATE/guard.log" 2>&1 &
+}
+
 main() {
 	local cmd=${1:-}
 	[[ $# -gt 0 ]] && shift
@@ -497,6 +516,10 @@ main() {
 	release)
 		[[ ${1:-} =~ ^[0-9]+$ ]] || die "usage: $0 release PID"
 		with_lock release_locked "$1"
+		;;
+	guard)
+		[[ ${1:-} =~ ^[0-9]+$ ]] || die "usage: $0 guard PID"
+		guard "$1"
 		;;
 	-h | --help | help)
 		usage
