@@ -135,7 +135,8 @@ func describeStore(w io.Writer, st output.Styles, c output.Cells, v StoreView) e
 	} else {
 		rows := make([][]string, 0, len(warnings))
 		for _, e := range warnings {
-			rows = append(rows, []string{c.Time(e.at), e.Object, e.Reason, strconv.Itoa(int(e.Count)), oneLine(e.Message)})
+			// Events recorded once through the events API carry no count.
+			rows = append(rows, []string{c.Time(e.at), e.Object, e.Reason, strconv.Itoa(max(int(e.Count), 1)), oneLine(e.Message)})
 		}
 		indent(&b, output.RenderTable(st, []string{"LAST SEEN", "OBJECT", "REASON", "COUNT", "MESSAGE"}, rows))
 	}

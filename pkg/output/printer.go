@@ -82,6 +82,7 @@ func HumanDuration(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}
+	d = d.Round(time.Second)
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", int(d.Seconds()))
