@@ -109,6 +109,10 @@ func TestListGetFlags(t *testing.T) {
 	if ExitCode(err) != ExitUsage {
 		t.Errorf("list -o xml: %v", err)
 	}
+	err = execute(t, NewCmdList(&Factory{}, func(o *ListOptions) error { t.Error("run called"); return nil }), "-l", "team in (web")
+	if ExitCode(err) != ExitUsage {
+		t.Errorf("list with a malformed selector: %v", err)
+	}
 	err = execute(t, NewCmdList(&Factory{}, func(o *ListOptions) error { t.Error("run called"); return nil }), "extra")
 	if ExitCode(err) != ExitUsage {
 		t.Errorf("list extra: %v", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/storectl/storectl/pkg/output"
 	"github.com/storectl/storectl/pkg/store"
@@ -46,6 +47,9 @@ calls does not grow with the number of stores.`,
 			var err error
 			if opts.Format, err = parseOutput(cmd, opts.Output, listFormats...); err != nil {
 				return err
+			}
+			if _, err := labels.Parse(opts.Selector); err != nil {
+				return usageErrorf(cmd, "invalid --selector %q: %v", opts.Selector, err)
 			}
 			if runF != nil {
 				return runF(opts)
