@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -200,7 +201,7 @@ func printCreated(f *Factory, opts *CreateOptions, s *store.Store) error {
 }
 
 // summaryColor tells whether w, one of the two output streams, may carry colour.
-func summaryColor(ios *output.IOStreams, w any) bool {
+func summaryColor(ios *output.IOStreams, w io.Writer) bool {
 	if w == ios.Out {
 		return ios.ColorOut()
 	}
