@@ -199,7 +199,7 @@ func TestFailFast(t *testing.T) {
 		{"crashloop", fault("mariadb", "crashloop"), store.Settings{}, "database", "CrashLoopBackOff", 90 * time.Second},
 		{"job-fail", fault("setup", "job-fail"), store.Settings{}, "setup", "", 120 * time.Second},
 		{"no-storage-class", nil, store.Settings{StorageClass: "missing"}, "", "", 90 * time.Second},
-		{"quota", map[string]any{"quota": map[string]any{"hard": map[string]any{"requests.memory": "300Mi"}}}, store.Settings{}, "wordpress", "FailedCreate", 60 * time.Second},
+		{"quota", map[string]any{"quota": map[string]any{"hard": map[string]any{"requests.memory": "300Mi"}}}, store.Settings{}, "", "FailedCreate", 60 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
