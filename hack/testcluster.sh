@@ -17,8 +17,8 @@
 #   hack/testcluster.sh guard PID        stop the sandbox once process PID has ended,
 #                                        however it ended (for a test's private sandbox)
 #
-# Only `up` and `kubeconfig` write to stdout (the path); everything else the
-# script says goes to stderr.
+# On stdout, `up`, `acquire` and `kubeconfig` print the kubeconfig path and
+# `kubectl` what kubectl prints; everything else the script says goes to stderr.
 #
 # Environment:
 #   STORECTL_SANDBOX_READY_DELAY  how long containers take to become Ready (default 2s; 0s to minutes)
@@ -204,13 +204,16 @@ apiserver_ready() {
 	[[ -f $KUBECONFIG_PATH ]] && kctl get --raw /readyz --request-timeout=5s >/dev/null 2>&1
 }
 
-running() {
+components_running() {
 	[[ -f $KUBECONFIG_PATH ]] || return 1
 	local c
 	for c in etcd kube-apiserver kube-controller-manager kube-scheduler kwok-controller; do
 		component_pid "$c" >/dev/null || return 1
 	done
-	provisioner_pid >/dev/null
+}
+
+running() {
+	components_running && provisioner_pid >/dev/null
 }
 
 wait_for() {
@@ -285,7 +288,8 @@ up_locked() {
 		# back rather than mistake the sandbox for a broken one.
 		apiserver_start
 	fi
-	if running && apiserver_ready; then
+	if components_running && apiserver_ready; then
+		start_provisioner
 		apply_stages
 		return 0
 	fi
