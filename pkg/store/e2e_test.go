@@ -452,3 +452,55 @@ func TestCreateSurvivesAPIServerRestart(t *testing.T) {
 		t.Fatalf("create across an API server restart: %v", err)
 	}
 }
+
+func TestCreateWithoutWaitThenWait(t *testing.T) {
+	t.Parallel()
+	v := setup(t)
+	e := v.engine(t, store.Settings{})
+	name := uniqueName("nowait")
+	v.cleanup(t, e, name)
+	ctx := context.Background()
+	start := time.Now()
+	st, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: false, Timeout: 3 * time.Minute, Values: delay("10s")})
+	if err != nil {
+		t.Fatalf("create --wait=false: %v", err)
+	}
+	if st.Phase != store.PhaseProvisioning || time.Since(start) > 9*time.Second {
+		t.Errorf("create --wait=false returned %s after %s, want Provisioning before the pods are ready", st.Phase, time.Since(start))
+	}
+	// Another process waits; the one that installed is gone.
+	st, err = v.engine(t, store.Settings{}).Wait(ctx, name, store.WaitOptions{For: "ready", Timeout: 3 * time.Minute})
+	if err != nil || st.Phase != store.PhaseReady || st.ReleaseStatus != "deployed" {
+		t.Fatalf("wait = %+v, %v; want Ready with the release deployed", st, err)
+	}
+}
+
+func TestInterruptedDeleteResumes(t *testing.T) {
+	t.Parallel()
+	v := setup(t)
+	e := v.engine(t, store.Settings{})
+	name := uniqueName("del")
+	v.cleanup(t, e, name)
+	ctx := context.Background()
+	if _, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	dctx, cancel := context.WithCancel(ctx)
+	var progress []string
+	go func() { time.Sleep(300 * time.Millisecond); cancel() }()
+	err := e.Delete(dctx, name, store.DeleteOptions{Wait: true, Timeout: 3 * time.Minute,
+		OnProgress: func(p store.Progress) { progress = append(progress, p.Step+":"+p.State+":"+p.Message) }})
+	if err != nil && !errors.Is(err, store.ErrInterrupted) {
+		t.Fatalf("interrupted delete = %v", err)
+	}
+	t.Logf("first delete: %v; progress %q", err, progress)
+	if err := e.Delete(ctx, name, store.DeleteOptions{Wait: true, Timeout: 3 * time.Minute, IgnoreNotFound: true}); err != nil {
+		t.Fatalf("second delete: %v", err)
+	}
+	if _, err := v.clients.Interface.CoreV1().Namespaces().Get(ctx, store.Namespace(name), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("namespace left after the resumed delete: %v", err)
+	}
+	if _, err := e.Wait(ctx, name, store.WaitOptions{For: "deleted", Timeout: 10 * time.Second}); err != nil {
+		t.Errorf("wait --for deleted on a gone store = %v", err)
+	}
+}

@@ -423,3 +423,69 @@ func TestValuesLayering(t *testing.T) {
 		t.Errorf("tls/controller values missing: %v", ing)
 	}
 }
+
+// pendingManager reports a release left pending-install by a dead process
+// until Finalize records it.
+type pendingManager struct {
+	release.Manager
+	mu        sync.Mutex
+	finalized bool
+}
+
+func (m *pendingManager) Get(context.Context, string, string) (*release.Release, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := release.StatusPendingInstall
+	if m.finalized {
+		st = release.StatusDeployed
+	}
+	return &release.Release{Name: "shop", Namespace: "store-shop", Revision: 1, Status: st, LastDeployed: t0}, nil
+}
+
+func (m *pendingManager) Finalize(context.Context, string, string, string) (*release.Release, error) {
+	m.mu.Lock()
+	m.finalized = true
+	m.mu.Unlock()
+	return m.Get(context.Background(), "", "")
+}
+
+func TestWaitFinalizesReleaseOfDeadProcess(t *testing.T) {
+	t.Parallel()
+	name := "shop"
+	kc := fake.NewClientset(storeNS(name), sts(name, 1), deploy(name, 1), job(name, t0.Add(time.Minute), batchv1.JobComplete, "", ""),
+		pod(name, ComponentDatabase, "shop-mariadb-0", true), pod(name, ComponentWordPress, "shop-wordpress-x", true), ingress(name))
+	m := &pendingManager{}
+	e, err := New(Options{Kube: kc, Releases: m, LockLease: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	before, err := e.Get(ctx, name)
+	if err != nil || before.Phase != PhaseProvisioning {
+		t.Fatalf("get before = %+v, %v; want Provisioning while the release is pending", before, err)
+	}
+	st, err := e.Wait(ctx, name, WaitOptions{For: "ready", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	if st.Phase != PhaseReady || st.ReleaseStatus != release.StatusDeployed || !m.finalized {
+		t.Errorf("after wait = %+v (finalized %v)", st, m.finalized)
+	}
+}
+
+func TestWaitRefusesFinalizeWhileHolderLives(t *testing.T) {
+	t.Parallel()
+	name := "shop"
+	future := metav1.NewMicroTime(time.Now().Add(time.Hour))
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: StoreLockName, Namespace: "store-shop"},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("alive/1/x"), LeaseDurationSeconds: ptr.To[int32](15), RenewTime: &future}}
+	kc := fake.NewClientset(storeNS(name), lease, sts(name, 1), deploy(name, 1), job(name, t0.Add(time.Minute), batchv1.JobComplete, "", ""),
+		pod(name, ComponentDatabase, "shop-mariadb-0", true), pod(name, ComponentWordPress, "shop-wordpress-x", true), ingress(name))
+	m := &pendingManager{}
+	e, _ := New(Options{Kube: kc, Releases: m, LockLease: time.Second})
+	_, err := e.Wait(context.Background(), name, WaitOptions{For: "ready", Timeout: 2 * time.Second})
+	if !errors.Is(err, ErrTimeout) || m.finalized {
+		t.Errorf("Wait with a live holder = %v (finalized %v); want a timeout and no finalize", err, m.finalized)
+	}
+}

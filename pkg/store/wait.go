@@ -47,7 +47,7 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 	installing := installDone != nil
 	var last Status
 	var lastSnap Snapshot
-	finalized := false
+	var nextFinalize time.Time
 	for {
 		snap := w.snapshot(r.since)
 		st := Compute(snap, e.ff)
@@ -67,11 +67,11 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 				Message: st.Message, Next: fmt.Sprintf(retryNext, name, name), Components: st.Components}
 		case !installing && st.Phase == PhaseReady:
 			return e.storeFrom(snap, st), nil
-		case !installing && !finalized && snap.Release != nil && snap.Release.Pending() && allReady(st.Components):
+		case !installing && time.Now().After(nextFinalize) && snap.Release != nil && snap.Release.Pending() && allReady(st.Components):
 			// Every resource and the hook are complete but the process that
 			// applied the revision died before recording it: record it now,
-			// if no live process holds the store.
-			finalized = true
+			// if no live process holds the store (else retry later).
+			nextFinalize = time.Now().Add(e.lockLease / 2)
 			if rel := e.finalize(ctx, name, r.holdsLock); rel != nil {
 				w.setRelease(rel)
 			}
