@@ -15,11 +15,14 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	helmtime "helm.sh/helm/v3/pkg/time"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
 	"github.com/storectl/storectl/charts"
@@ -502,5 +505,49 @@ func TestInterruptedDeleteResumes(t *testing.T) {
 	}
 	if _, err := e.Wait(ctx, name, store.WaitOptions{For: "deleted", Timeout: 10 * time.Second}); err != nil {
 		t.Errorf("wait --for deleted on a gone store = %v", err)
+	}
+}
+
+// TestForbiddenIdentity runs storectl as a ServiceAccount bound to nothing.
+func TestForbiddenIdentity(t *testing.T) {
+	t.Parallel()
+	v := setup(t)
+	ctx := context.Background()
+	ns := v.c.NewNamespace(t, "e2e-sa", nil)
+	cs := v.clients.Interface
+	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "nobody"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "nobody", &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.AnonymousClientConfig(v.clients.RESTConfig)
+	cfg.BearerToken = tok.Status.Token
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := release.NewHelm(release.HelmOptions{Client: kc, Getter: kube.NewGetter(cfg, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := store.New(store.Options{Kube: kc, Releases: rel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := kube.Identity(ctx, kc); got != "system:serviceaccount:"+ns+":nobody" {
+		t.Errorf("identity = %q", got)
+	}
+	if _, err := e.List(ctx, store.ListOptions{}); !errors.Is(err, store.ErrUnauthorized) {
+		t.Errorf("list = %v, want ErrUnauthorized", err)
+	}
+	name := uniqueName("forbidden")
+	if _, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: time.Minute}); !errors.Is(err, store.ErrUnauthorized) {
+		t.Errorf("create = %v, want ErrUnauthorized", err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, store.Namespace(name), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a forbidden create left namespace %s", store.Namespace(name))
 	}
 }

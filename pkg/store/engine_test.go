@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 
+	"github.com/storectl/storectl/pkg/kube"
 	"github.com/storectl/storectl/pkg/release"
 )
 
@@ -487,5 +489,48 @@ func TestWaitRefusesFinalizeWhileHolderLives(t *testing.T) {
 	_, err := e.Wait(context.Background(), name, WaitOptions{For: "ready", Timeout: 2 * time.Second})
 	if !errors.Is(err, ErrTimeout) || m.finalized {
 		t.Errorf("Wait with a live holder = %v (finalized %v); want a timeout and no finalize", err, m.finalized)
+	}
+}
+
+func TestUnreachableCluster(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/config"
+	cfg := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kube.NewClients(path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := release.NewHelm(release.HelmOptions{Client: cl.Interface, Getter: cl.Getter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Options{Kube: cl.Interface, Releases: rel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	for _, op := range []struct {
+		name string
+		fn   func() error
+	}{
+		{"create", func() error { _, err := e.Create(ctx, CreateOptions{Name: "shop", Wait: true}); return err }},
+		{"list", func() error { _, err := e.List(ctx, ListOptions{}); return err }},
+		{"get", func() error { _, err := e.Get(ctx, "shop"); return err }},
+		{"delete", func() error { return e.Delete(ctx, "shop", DeleteOptions{}) }},
+	} {
+		err := op.fn()
+		if !errors.Is(err, ErrUnreachable) {
+			t.Errorf("%s = %v, want ErrUnreachable", op.name, err)
+		} else if !strings.Contains(err.Error(), "--kubeconfig") {
+			t.Errorf("%s message %q gives no next step", op.name, err)
+		}
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("unreachable cluster took %s to report", d)
 	}
 }
