@@ -1,4 +1,3 @@
-// Package store is storectl's engine: create, list, get, delete and wait for stores, as plain Go.
 package store
 
 import (
