@@ -25,6 +25,17 @@ import (
 	"github.com/storectl/storectl/pkg/testcluster"
 )
 
+// storectlBinary is the built binary when the test run names one (make test builds
+// bin/storectl with its version stamps), else this test binary acting as storectl.
+func storectlBinary() string {
+	if p := os.Getenv("STORECTL_TEST_BINARY"); p != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return "storectl"
+}
+
 // result is one storectl run.
 type result struct {
 	code           int
@@ -43,7 +54,7 @@ func (r *storectlRunner) run(args ...string) result {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "storectl", args...)
+	cmd := exec.CommandContext(ctx, storectlBinary(), args...)
 	cmd.Env = append(os.Environ(),
 		"KUBECONFIG="+r.kubeconfig,
 		"STORECTL_AUDIT_PATH="+r.auditPath,
@@ -254,7 +265,7 @@ func TestInterruptedCreateResumes(t *testing.T) {
 	r := &storectlRunner{t: t, kubeconfig: c.Kubeconfig, auditPath: filepath.Join(t.TempDir(), "audit.db")}
 	t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m") })
 
-	cmd := exec.Command("storectl", "create", name, "--set", `wordpress.podAnnotations.sandbox\.storectl\.dev/ready-delay=30s`)
+	cmd := exec.Command(storectlBinary(), "create", name, "--set", `wordpress.podAnnotations.sandbox\.storectl\.dev/ready-delay=30s`)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig, "STORECTL_AUDIT_PATH="+r.auditPath, "STORECTL_MAX_STORES=100")
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
