@@ -161,6 +161,8 @@ build() {
 	if [[ ! -x "$provisioner" ]]; then
 		log "building the sandbox volume provisioner"
 		(cd "$TOOLS" && go_build "$(dirname "$provisioner")" "-s -w" ./provisioner)
+		# Builds of older sources are of no further use.
+		find "$CACHE" -mindepth 1 -maxdepth 1 -name 'provisioner-*' ! -path "$(dirname "$provisioner")" -exec rm -rf {} +
 	fi
 	if ((SECONDS - started > 1)); then
 		log "binaries ready in $((SECONDS - started))s"
@@ -192,7 +194,7 @@ provisioner_pid() {
 	pid=$(<"$file")
 	pid_alive "$pid" || return 1
 	# Guard against a recycled pid: it must still be our provisioner.
-	[[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */provisioner ]] || return 1
+	[[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == provisioner ]] || return 1
 	echo "$pid"
 }
 
