@@ -706,3 +706,23 @@ func TestOfflineCommandsBuildNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestUnclassifiedErrorsStillSayWhatToDo(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, false)
+	h.eng.create = func(context.Context, store.CreateOptions) (*store.Store, error) {
+		return nil, errors.New("install release shop: rendered manifests contain a resource that already exists")
+	}
+	if code := h.run("create", "shop"); code != ExitError {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(h.stderr(), "Next: run 'storectl get shop' to see its state; running 'storectl create shop' again resumes") {
+		t.Errorf("stderr %q", h.stderr())
+	}
+	h = newHarness(t, false)
+	h.eng.del = func(context.Context, string, store.DeleteOptions) error { return errors.New("uninstall: boom") }
+	h.run("delete", "shop", "--yes")
+	if !strings.Contains(h.stderr(), "Next: run 'storectl delete shop --yes' again to finish") {
+		t.Errorf("stderr %q", h.stderr())
+	}
+}

@@ -241,8 +241,16 @@ func explain(ctx context.Context, err error, name, action string) error {
 		return withHint(err, "another storectl process is changing store %s; wait for it, or run 'storectl wait %s --for ready'", name, name)
 	case errors.Is(err, store.ErrFailed):
 		return withHint(err, "run 'storectl get %s' for the failing component and its events; after fixing the cause, 'storectl create %s' resumes", name, name)
+	case errors.Is(err, store.ErrInvalidValues):
+		return withHint(err, "correct the chart value named above in --set or --values and run 'storectl create %s' again", name)
 	case kube.Classify(err) == kube.KindConfig:
 		return withHint(err, "point --kubeconfig (or $KUBECONFIG) at the cluster's kubeconfig and --context at one of its contexts; for the local sandbox use the path printed by 'hack/testcluster.sh kubeconfig'")
+	}
+	switch action {
+	case "create":
+		return withHint(err, "run 'storectl get %s' to see its state; running 'storectl create %s' again resumes", name, name)
+	case "delete":
+		return withHint(err, "run 'storectl delete %s --yes' again to finish", name)
 	}
 	return err
 }
