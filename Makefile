@@ -45,7 +45,7 @@ completions:
 
 ## docs: regenerate the command reference in docs/
 docs:
-	$(GO) run ./hack/gendocs docs/reference
+	$(GO) run ./hack/gendocs docs/cli.md
 
 ## demo: start the sandbox cluster and run storectl against it for real
 demo: build
