@@ -33,6 +33,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -371,7 +372,9 @@ func Private(t testing.TB) *Cluster {
 }
 
 // NewNamespace creates a namespace with a unique name starting with prefix
-// and the given labels, and deletes it when the test ends.
+// and the given labels, and deletes it when the test ends. It returns once
+// the controllers have given the namespace its default ServiceAccount, so
+// that pods can be created in it at once (until then admission refuses them).
 func (c *Cluster) NewNamespace(t testing.TB, prefix string, labels map[string]string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -390,5 +393,15 @@ func (c *Cluster) NewNamespace(t testing.TB, prefix string, labels map[string]st
 			t.Errorf("delete namespace %s: %v", ns.Name, err)
 		}
 	})
+	err = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		_, err := c.Client.CoreV1().ServiceAccounts(ns.Name).Get(ctx, "default", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		t.Fatalf("waiting for the default ServiceAccount of namespace %s: %v", ns.Name, err)
+	}
 	return ns.Name
 }
