@@ -68,6 +68,11 @@ usage() {
 	sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
 }
 
+# lock_fd is the descriptor of the held lock. Processes that outlive the
+# script are started with it closed ({lock_fd}>&-): one that inherited it
+# would keep the lock held after a failed run.
+lock_fd=9
+
 # with_lock runs its arguments holding the sandbox lock, so that concurrent
 # test packages and people agree on who starts and stops the cluster.
 with_lock() {
@@ -76,9 +81,11 @@ with_lock() {
 	if ! flock -w 1800 "$lock_fd"; then
 		die "another testcluster.sh has held $LOCK for 30 minutes"
 	fi
+	trap 'flock -u "$lock_fd" 2>/dev/null || true' EXIT
 	"$@"
 	flock -u "$lock_fd"
 	exec {lock_fd}>&-
+	trap - EXIT
 }
 
 # duration_ms converts a Go-style duration (0, 500ms, 2s, 1m30s, 1h) to milliseconds.
@@ -279,7 +286,7 @@ start_provisioner() {
 	provisioner_pid >/dev/null && return 0
 	local bin
 	bin=$(provisioner_path)
-	setsid "$bin" --kubeconfig "$KUBECONFIG_PATH" </dev/null >>"$STATE/provisioner.log" 2>&1 &
+	setsid "$bin" --kubeconfig "$KUBECONFIG_PATH" </dev/null >>"$STATE/provisioner.log" 2>&1 {lock_fd}>&- &
 	echo "$!" >"$STATE/provisioner.pid"
 }
 
@@ -315,7 +322,7 @@ up_locked() {
 		--kwok-controller-binary "$KWOK" \
 		--kube-authorization=true \
 		--kube-admission=true \
-		--wait 2m >"$STATE/kwokctl.log" 2>&1; then
+		--wait 2m >"$STATE/kwokctl.log" 2>&1 {lock_fd}>&-; then
 		tail -n 30 "$STATE/kwokctl.log" >&2
 		die "kwokctl could not create the cluster; see $STATE/kwokctl.log"
 	fi
@@ -428,7 +435,7 @@ apiserver_start() {
 	mapfile -t args <"$STATE/kube-apiserver.cmdline"
 	(
 		cd "$(<"$STATE/kube-apiserver.cwd")"
-		setsid "${args[@]}" </dev/null >>"$CLUSTER_DIR/logs/kube-apiserver.log" 2>&1 &
+		setsid "${args[@]}" </dev/null >>"$CLUSTER_DIR/logs/kube-apiserver.log" 2>&1 {lock_fd}>&- &
 		# kwokctl reads the pid file without a trailing newline.
 		printf '%s' "$!" >"$CLUSTER_DIR/pids/kube-apiserver.pid"
 	)
@@ -476,7 +483,7 @@ guard() {
 	setsid bash -c '
 		while kill -0 "$1" 2>/dev/null && [[ -d $2 ]]; do sleep 2; done
 		if [[ -d $2/kwok ]]; then exec "$3" down; fi
-	' guard "$holder" "$STATE" "${BASH_SOURCE[0]}" </dev/null >>"$STATE/guard.log" 2>&1 &
+	' guard "$holder" "$STATE" "${BASH_SOURCE[0]}" </dev/null >>"$STATE/guard.log" 2>&1 {lock_fd}>&- &
 }
 
 main() {
