@@ -297,9 +297,27 @@ up_locked() {
 		# back rather than mistake the sandbox for a broken one.
 		apiserver_start
 	fi
-	if components_running && apiserver_ready; then
+	if [[ -d $CLUSTER_DIR ]] && ! components_running; then
+		# Some component died (or the machine rebooted): kwokctl starts
+		# again those that are not running, with their data kept.
+		log "starting the stopped components of $CLUSTER again"
+		local f
+		for f in "$CLUSTER_DIR"/pids/*.pid; do
+			# kwokctl would take a zombie for a running process.
+			[[ -f $f ]] && ! pid_alive "$(<"$f")" && rm -f "$f"
+		done
+		if ! "$KWOKCTL" start cluster --name "$CLUSTER" >>"$STATE/kwokctl.log" 2>&1 {lock_fd}>&-; then
+			log "kwokctl could not start them; removing the sandbox to create it afresh"
+			down_locked
+		fi
+	fi
+	if components_running; then
+		# Running, if perhaps slow to answer under load: never tear down a
+		# sandbox that others may be using.
+		wait_for "kube-apiserver to be ready" 120 apiserver_ready
 		start_provisioner
 		apply_stages
+		wait_for "the provisioner" 10 provisioner_pid
 		return 0
 	fi
 	if [[ -d $CLUSTER_DIR ]]; then
