@@ -388,12 +388,24 @@ func mustHelm(t *testing.T, v *env) *release.Helm {
 func TestStoreLimitUnderRace(t *testing.T) {
 	v := setup(t)
 	ctx := context.Background()
-	existing, err := v.engine(t, store.Settings{}).List(ctx, store.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	limit := len(existing) + 10
 	prefix := "race-" + rand.String(4)
+	// live counts the stores that count against the limit (not being
+	// deleted), other than this test's own.
+	live := func() int {
+		list, err := v.engine(t, store.Settings{}).List(ctx, store.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range list {
+			if s.Phase != store.PhaseDeleting && !strings.HasPrefix(s.Name, prefix) {
+				n++
+			}
+		}
+		return n
+	}
+	before := live()
+	limit := before + 10
 	var wg sync.WaitGroup
 	errs := make([]error, 20)
 	for i := range 20 {
@@ -431,8 +443,18 @@ func TestStoreLimitUnderRace(t *testing.T) {
 			t.Errorf("create %d: %v", i, err)
 		}
 	}
-	if ok != 10 || limited != 10 {
-		t.Errorf("%d created and %d refused, want exactly 10 and 10", ok, limited)
+	// Other test packages may create or delete stores on the same cluster
+	// meanwhile; the exact count holds when nobody else did.
+	after := live()
+	drift := before - after
+	if drift < 0 {
+		drift = -drift
+	}
+	if ok+limited != 20 || ok < 10-drift || ok > 10+drift {
+		t.Errorf("%d created and %d refused (other stores: %d before, %d after), want exactly 10 and 10", ok, limited, before, after)
+	}
+	if drift != 0 {
+		t.Logf("other stores changed from %d to %d during the race; %d created", before, after, ok)
 	}
 }
 
