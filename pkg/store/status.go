@@ -281,9 +281,10 @@ func componentStatus(s Snapshot, name string, ff FailFast) (Component, *Failure)
 					fmt.Sprintf("read its log with 'kubectl -n %s logs job/%s', fix the cause, then run 'storectl create %s' again", Namespace(s.Name), j.Name, s.Name))
 			}
 		}
-		r := kstatusOf(j, "Job")
+		// Only the Complete condition means the setup ran: kstatus calls a Job
+		// that merely has an active pod Current.
 		switch {
-		case r == status.CurrentStatus:
+		case jobComplete(j):
 			c.State, c.Ready, c.Message = StateReady, true, "completed"
 		default:
 			c.State = StateProgressing
@@ -325,6 +326,15 @@ func componentStatus(s Snapshot, name string, ff FailFast) (Component, *Failure)
 		return c, nil
 	}
 	return c, nil
+}
+
+func jobComplete(j *batchv1.Job) bool {
+	for _, cond := range j.Status.Conditions {
+		if cond.Type == batchv1.JobComplete && cond.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
 }
 
 func orDefault(s, d string) string {

@@ -181,3 +181,23 @@ func TestCompute(t *testing.T) {
 		})
 	}
 }
+
+// A setup Job with an active pod has not run yet: the setup component must not be
+// reported done before the Job's Complete condition (kstatus alone calls it Current).
+func TestRunningSetupJobIsNotReady(t *testing.T) {
+	t.Parallel()
+	s := healthy()
+	s.Release = pendingInstall()
+	running := job("shop", t0.Add(time.Second), "", "", "")
+	running.Status.StartTime = &metav1.Time{Time: t0.Add(time.Second)}
+	s.Jobs = []batchv1.Job{*running}
+	st := Compute(s, DefaultFailFast)
+	for _, c := range st.Components {
+		if c.Name == ComponentSetup && (c.Ready || c.State == StateReady) {
+			t.Errorf("setup component of a running Job = %+v, want progressing", c)
+		}
+	}
+	if st.Phase != PhaseProvisioning {
+		t.Errorf("phase = %s, want %s", st.Phase, PhaseProvisioning)
+	}
+}
