@@ -156,6 +156,25 @@ func (h *Helm) install(ctx context.Context, cfg *action.Configuration, o ApplyOp
 	return fromHelm(rel), nil
 }
 
+// Validate checks values, merged over the chart's defaults, against the chart's
+// schema without touching the cluster, so that a create refused by the schema
+// is refused before anything is created. The error reads as Helm's install
+// error for the same values.
+func (h *Helm) Validate(values map[string]any) error {
+	ch, err := h.chart()
+	if err != nil {
+		return fmt.Errorf("load chart: %w", err)
+	}
+	merged, err := chartutil.CoalesceValues(ch, copyValues(values))
+	if err != nil {
+		return err
+	}
+	if err := chartutil.ValidateAgainstSchema(ch, merged); err != nil {
+		return fmt.Errorf("values don't meet the specifications of the schema(s) in the following chart(s):\n%w", err)
+	}
+	return nil
+}
+
 // Upgrade applies a new revision with exactly o.Values (previous values are
 // not reused: the caller always passes the complete set).
 func (h *Helm) Upgrade(ctx context.Context, o ApplyOptions) (*Release, error) {

@@ -219,3 +219,15 @@ func TestCopyValuesIsDeep(t *testing.T) {
 		t.Errorf("copyValues shares nested maps")
 	}
 }
+
+func TestValidateAppliesTheChartSchema(t *testing.T) {
+	t.Parallel()
+	h := NewMemory(nil, nil)
+	if err := h.Validate(map[string]any{"store": map[string]any{"name": "shop"}}); err != nil {
+		t.Errorf("valid values refused: %v", err)
+	}
+	err := h.Validate(map[string]any{"store": map[string]any{"name": "shop"}, "wordpress": map[string]any{"replicaCount": 2}})
+	if err == nil || !strings.Contains(err.Error(), "values don't meet the specifications of the schema") || !strings.Contains(err.Error(), "replicaCount") {
+		t.Errorf("values outside the schema: %v", err)
+	}
+}

@@ -58,6 +58,12 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Values the chart's schema refuses must fail before the namespace exists.
+	if v, ok := e.rel.(interface{ Validate(map[string]any) error }); ok {
+		if err := v.Validate(vals); err != nil {
+			return nil, installErr(ctx, o.Name, err)
+		}
+	}
 	timeout := o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
