@@ -177,6 +177,7 @@ func TestCreateRefusals(t *testing.T) {
 		{"invalid name", CreateOptions{Name: "Bad_Name"}, ErrInvalidName, "lowercase letters", true},
 		{"unknown type", CreateOptions{Name: "shop", Type: "magento"}, ErrUnknownType, "magento", true},
 		{"secret in values", CreateOptions{Name: "shop", Values: map[string]any{"mariadb": map[string]any{"rootPassword": "x"}}}, ErrInvalidValues, "mariadb.rootPassword", true},
+		{"values outside the chart schema", CreateOptions{Name: "shop", Values: map[string]any{"wordpress": map[string]any{"replicaCount": 2}}}, ErrInvalidValues, "replicaCount", true},
 		{"type mismatch", CreateOptions{Name: "other"}, ErrTypeMismatch, "shopify", false},
 		{"terminating", CreateOptions{Name: "gone"}, ErrTerminating, "storectl wait gone --for deleted", false},
 		{"namespace not ours", CreateOptions{Name: "foreign"}, ErrAlreadyExists, "not created by storectl", false},
