@@ -526,3 +526,15 @@ func cloneAll(rs []*helmrelease.Release) []*helmrelease.Release {
 	}
 	return out
 }
+
+// Status returns the latest revision through Helm's status action.
+func (h *Helm) Status(ctx context.Context, namespace, name string) (*Release, error) {
+	r, err := action.NewStatus(h.config(ctx, namespace)).Run(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("status of release %s/%s: %w", namespace, name, err)
+	}
+	return fromHelm(r), nil
+}

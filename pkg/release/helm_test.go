@@ -72,6 +72,12 @@ func TestApplyInstallsThenUpgrades(t *testing.T) {
 	if err != nil || len(hist) != 2 || hist[0].Status != StatusSuperseded {
 		t.Errorf("history = %+v, %v", hist, err)
 	}
+	if st, err := h.Status(ctx, "store-shop", "shop"); err != nil || st.Revision != 2 || st.Status != StatusDeployed {
+		t.Errorf("status = %+v, %v", st, err)
+	}
+	if _, err := h.Status(ctx, "store-none", "none"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("status of nothing = %v, want ErrNotFound", err)
+	}
 	if _, err := h.Install(ctx, opts(nil)); err == nil {
 		t.Errorf("Install over an existing release succeeded")
 	}

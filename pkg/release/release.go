@@ -81,6 +81,8 @@ type Manager interface {
 	Apply(ctx context.Context, o ApplyOptions) (*Release, error)
 	// Get returns the latest revision, or ErrNotFound.
 	Get(ctx context.Context, namespace, name string) (*Release, error)
+	// Status returns the revision `helm status` would show: the latest.
+	Status(ctx context.Context, namespace, name string) (*Release, error)
 	// History returns every stored revision, oldest first.
 	History(ctx context.Context, namespace, name string) ([]Release, error)
 	// ListAll returns the latest revision of every release in every
