@@ -231,9 +231,14 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 }
 
-// lastLine returns the last non-empty line of s, for test logs.
+// lastLine returns the "Error:" line of s, else its last non-empty line, for test logs.
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(lines[i], "Error:") {
+			return lines[i]
+		}
+	}
 	return lines[len(lines)-1]
 }
 
