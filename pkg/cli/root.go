@@ -15,12 +15,16 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/storectl/storectl/pkg/config"
+	"github.com/storectl/storectl/pkg/kube"
 	"github.com/storectl/storectl/pkg/output"
 )
 
 // Main runs storectl with the process's arguments and returns its exit code. SIGINT and
 // SIGTERM cancel the command's context; a second signal kills the process.
 func Main(build BuildInfo) int {
+	// client-go would print its own lines (a cancelled request, a re-established watch) in
+	// the middle of storectl's output; storectl reports those conditions itself.
+	kube.QuietLogs()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
