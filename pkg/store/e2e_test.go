@@ -202,6 +202,9 @@ func TestFailFast(t *testing.T) {
 		{"crashloop", fault("mariadb", "crashloop"), store.Settings{}, "database", "CrashLoopBackOff", 90 * time.Second},
 		{"job-fail", fault("setup", "job-fail"), store.Settings{}, "setup", "", 120 * time.Second},
 		{"no-storage-class", nil, store.Settings{StorageClass: "missing"}, "", "", 90 * time.Second},
+		{"unschedulable", map[string]any{"quota": map[string]any{"enabled": false}, "limitRange": map[string]any{"enabled": false},
+			"wordpress": map[string]any{"resources": map[string]any{"requests": map[string]any{"memory": "4000Gi"}, "limits": map[string]any{"memory": "4000Gi"}}}},
+			store.Settings{}, "wordpress", "Unschedulable", 60 * time.Second},
 		{"quota", map[string]any{"quota": map[string]any{"hard": map[string]any{"requests.memory": "300Mi"}}}, store.Settings{}, "", "FailedCreate", 60 * time.Second},
 	}
 	for _, tt := range tests {
