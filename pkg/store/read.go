@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sort"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -42,63 +40,54 @@ func (e *Engine) Get(ctx context.Context, name string) (*Store, error) {
 	if rel != nil {
 		snap.Since = rel.LastDeployed
 	}
-	lo := metav1.ListOptions{}
-	core, apps, batch := e.kube.CoreV1(), e.kube.AppsV1(), e.kube.BatchV1()
-	steps := []struct {
-		what string
-		fn   func() error
-	}{
-		{"list pods", func() error { l, err := core.Pods(ns).List(ctx, lo); ok(l, err, &snap.Pods); return err }},
-		{"list statefulsets", func() error {
-			l, err := apps.StatefulSets(ns).List(ctx, lo)
-			ok(l, err, &snap.StatefulSets)
-			return err
-		}},
-		{"list deployments", func() error { l, err := apps.Deployments(ns).List(ctx, lo); ok(l, err, &snap.Deployments); return err }},
-		{"list jobs", func() error { l, err := batch.Jobs(ns).List(ctx, lo); ok(l, err, &snap.Jobs); return err }},
-		{"list pvcs", func() error {
-			l, err := core.PersistentVolumeClaims(ns).List(ctx, lo)
-			ok(l, err, &snap.PVCs)
-			return err
-		}},
-		{"list events", func() error { l, err := core.Events(ns).List(ctx, lo); ok(l, err, &snap.Events); return err }},
-		{"list ingresses", func() error {
-			l, err := e.kube.NetworkingV1().Ingresses(ns).List(ctx, lo)
-			ok(l, err, &snap.Ingresses)
-			return err
-		}},
-	}
-	for _, s := range steps {
-		if err := s.fn(); err != nil {
-			return nil, clusterErr(ctx, name, s.what, err)
-		}
+	if err := e.readNamespace(ctx, &snap); err != nil {
+		return nil, clusterErr(ctx, name, "read the store's objects", err)
 	}
 	st := e.storeFrom(snap, Compute(snap, e.ff))
 	st.Events = recentEvents(snap.Events, MaxEvents)
 	return st, nil
 }
 
-// ok copies a typed list's items into dst.
-func ok[L any, T any](l *L, err error, dst *[]T) {
-	if err != nil || l == nil {
-		return
+// readNamespace fills snap with the objects of the store namespace, one List
+// per kind.
+func (e *Engine) readNamespace(ctx context.Context, snap *Snapshot) error {
+	ns, lo := Namespace(snap.Name), metav1.ListOptions{}
+	pods, err := e.kube.CoreV1().Pods(ns).List(ctx, lo)
+	if err != nil {
+		return err
 	}
-	switch v := any(l).(type) {
-	case *corev1.PodList:
-		*dst = any(v.Items).([]T)
-	case *appsv1.StatefulSetList:
-		*dst = any(v.Items).([]T)
-	case *appsv1.DeploymentList:
-		*dst = any(v.Items).([]T)
-	case *batchv1.JobList:
-		*dst = any(v.Items).([]T)
-	case *corev1.PersistentVolumeClaimList:
-		*dst = any(v.Items).([]T)
-	case *corev1.EventList:
-		*dst = any(v.Items).([]T)
-	case *networkingv1.IngressList:
-		*dst = any(v.Items).([]T)
+	snap.Pods = pods.Items
+	sts, err := e.kube.AppsV1().StatefulSets(ns).List(ctx, lo)
+	if err != nil {
+		return err
 	}
+	snap.StatefulSets = sts.Items
+	deps, err := e.kube.AppsV1().Deployments(ns).List(ctx, lo)
+	if err != nil {
+		return err
+	}
+	snap.Deployments = deps.Items
+	jobs, err := e.kube.BatchV1().Jobs(ns).List(ctx, lo)
+	if err != nil {
+		return err
+	}
+	snap.Jobs = jobs.Items
+	pvcs, err := e.kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, lo)
+	if err != nil {
+		return err
+	}
+	snap.PVCs = pvcs.Items
+	evs, err := e.kube.CoreV1().Events(ns).List(ctx, lo)
+	if err != nil {
+		return err
+	}
+	snap.Events = evs.Items
+	ings, err := e.kube.NetworkingV1().Ingresses(ns).List(ctx, lo)
+	if err != nil {
+		return err
+	}
+	snap.Ingresses = ings.Items
+	return nil
 }
 
 func (e *Engine) storeNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
