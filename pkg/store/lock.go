@@ -156,7 +156,9 @@ func (hl *heldLock) release() {
 	}
 	hl.stop()
 	<-hl.done
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	// Bounded tightly: an interrupted command must exit within seconds, and
+	// an unreleased lease expires on its own.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	leases := hl.e.kube.CoordinationV1().Leases(hl.ns)
 	l, err := leases.Get(ctx, hl.name, metav1.GetOptions{})
