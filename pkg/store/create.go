@@ -134,6 +134,10 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 	installCtx, cancelInstall := context.WithCancel(ctx)
 	defer cancelInstall()
 	if apply {
+		if !w.synced(ctx) {
+			return nil, interrupted(name, "install", "")
+		}
+		w.markJobsStale()
 		installDone = make(chan error, 1)
 		go func() {
 			r, err := e.rel.Apply(installCtx, release.ApplyOptions{

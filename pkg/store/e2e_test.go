@@ -576,3 +576,21 @@ func TestForbiddenIdentity(t *testing.T) {
 		t.Errorf("a forbidden create left namespace %s", store.Namespace(name))
 	}
 }
+
+// TestRetryAfterFailedSetup fixes a failed store by creating it again: the
+// failed Job of the first attempt must not fail the second.
+func TestRetryAfterFailedSetup(t *testing.T) {
+	t.Parallel()
+	v := setup(t)
+	e := v.engine(t, store.Settings{})
+	name := uniqueName("retry")
+	v.cleanup(t, e, name)
+	ctx := context.Background()
+	if _, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute, Values: fault("setup", "job-fail")}); !errors.Is(err, store.ErrFailed) {
+		t.Fatalf("first create = %v, want ErrFailed", err)
+	}
+	st, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute})
+	if err != nil || st.Phase != store.PhaseReady || st.Revision != 2 {
+		t.Fatalf("second create = %+v, %v; want Ready at revision 2", st, err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	"github.com/storectl/storectl/pkg/release"
@@ -75,7 +76,11 @@ type Snapshot struct {
 	Partial bool
 	// Since ignores events older than the operation being judged.
 	Since time.Time
-	Now   time.Time
+	// StaleJobs are setup Jobs that existed before the revision being
+	// applied: Helm replaces them when the hook runs, so until then they say
+	// nothing about this revision. Judged by UID, which needs no clock.
+	StaleJobs map[types.UID]bool
+	Now       time.Time
 }
 
 // Status is the computed state of a store.
@@ -415,7 +420,7 @@ func currentJob(s Snapshot) *batchv1.Job {
 			break
 		}
 	}
-	if j == nil || j.DeletionTimestamp != nil {
+	if j == nil || j.DeletionTimestamp != nil || s.StaleJobs[j.UID] {
 		return nil
 	}
 	if s.Release != nil && s.Release.Pending() && !s.Release.LastDeployed.IsZero() &&

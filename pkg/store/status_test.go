@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/storectl/storectl/pkg/release"
 )
@@ -126,6 +127,14 @@ func TestCompute(t *testing.T) {
 			s.Release.LastDeployed = t0.Add(time.Minute)
 			s.Jobs = []batchv1.Job{*job("shop", t0, batchv1.JobFailed, "BackoffLimitExceeded", "old")}
 		}, phase: PhaseProvisioning, msg: "waiting for the install hook"},
+		{name: "setup job of an earlier revision is ignored while a new one is applied", mutate: func(s *Snapshot) {
+			s.Release = deployed()
+			s.Release.Status = release.StatusFailed
+			old := job("shop", t0, batchv1.JobFailed, "BackoffLimitExceeded", "old")
+			old.UID = "old-job"
+			s.Jobs = []batchv1.Job{*old}
+			s.StaleJobs = map[types.UID]bool{"old-job": true}
+		}, phase: PhaseFailed, reason: "ReleaseFailed"},
 		{name: "release failed", mutate: func(s *Snapshot) {
 			s.Release = deployed()
 			s.Release.Status = release.StatusFailed

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 
@@ -32,8 +33,21 @@ type watcher struct {
 
 	nsInf, pods, sts, deploys, jobs, pvcs, events, ings, secrets, pvs cache.SharedIndexInformer
 
-	mu  sync.Mutex
-	rel *release.Release
+	mu        sync.Mutex
+	rel       *release.Release
+	staleJobs map[types.UID]bool
+}
+
+// markJobsStale records the setup Jobs present now as belonging to an
+// earlier revision (call after synced, before applying a new revision).
+func (w *watcher) markJobsStale() {
+	stale := map[types.UID]bool{}
+	for _, j := range listOf[batchv1.Job](w.jobs) {
+		stale[j.UID] = true
+	}
+	w.mu.Lock()
+	w.staleJobs = stale
+	w.mu.Unlock()
 }
 
 // watchOptions says which object kinds a watcher needs.
@@ -174,9 +188,10 @@ func (w *watcher) namespace() *corev1.Namespace {
 // snapshot reads the informer caches; no API call.
 func (w *watcher) snapshot(since time.Time) Snapshot {
 	w.mu.Lock()
-	rel := w.rel
+	rel, stale := w.rel, w.staleJobs
 	w.mu.Unlock()
 	return Snapshot{
+		StaleJobs:    stale,
 		Name:         w.name,
 		Namespace:    w.namespace(),
 		Release:      rel,
