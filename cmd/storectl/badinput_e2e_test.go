@@ -315,29 +315,35 @@ func TestDamagedAuditLog(t *testing.T) {
 	})
 }
 
-// Image pull errors, a crash-looping database and a failing setup Job end create within
-// seconds of being certain, far below the 10 minute default timeout, naming the component,
-// the reason and what to do.
+// Image pull errors, a crash-looping database, a failing setup Job, volumes that cannot be
+// provisioned and pods the namespace quota refuses end create within seconds of being
+// certain, far below the 10 minute default timeout, naming the component, the reason and
+// what to do.
 func TestFailFastThroughTheBinary(t *testing.T) {
 	c := testcluster.Require(t)
 	tests := []struct {
-		fault, component, label, reason string
-		within                          time.Duration
+		name   string
+		args   []string
+		labels []string // the failing component is one of these
+		reason string
+		within time.Duration
 	}{
-		{"image-pull", "wordpress", "wordpress", "ImagePullBackOff", 90 * time.Second},
-		{"crashloop", "mariadb", "database", "CrashLoopBackOff", 90 * time.Second},
-		{"job-fail", "setup", "setup", "BackoffLimitExceeded", 120 * time.Second},
+		{"image-pull", annotation("wordpress", "fault", "image-pull"), []string{"wordpress"}, "ImagePullBackOff", 90 * time.Second},
+		{"crashloop", annotation("mariadb", "fault", "crashloop"), []string{"database"}, "CrashLoopBackOff", 90 * time.Second},
+		{"job-fail", annotation("setup", "fault", "job-fail"), []string{"setup"}, "BackoffLimitExceeded", 120 * time.Second},
+		{"no-storage-class", []string{"--storage-class", "missing"}, []string{"database", "wordpress"}, "ProvisioningFailed", 90 * time.Second},
+		{"quota", []string{"--set", `quota.hard.requests\.memory=300Mi`}, []string{"database", "wordpress", "setup"}, "FailedCreate", 60 * time.Second},
 	}
 	for _, tt := range tests {
-		t.Run(tt.fault, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRunner(t, c.Kubeconfig)
-			name := uniqueStore("ff-" + tt.fault)
+			name := uniqueStore("ff-" + tt.name)
 			t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "3m") })
 			start := time.Now()
-			res := r.run(append([]string{"create", name}, annotation(tt.component, "fault", tt.fault)...)...)
+			res := r.run(append([]string{"create", name}, tt.args...)...)
 			took := time.Since(start)
-			t.Logf("%s: exit %d after %s: %s", tt.fault, res.code, took.Round(100*time.Millisecond), lastLine(res.stderr))
+			t.Logf("%s: exit %d after %s: %s", tt.name, res.code, took.Round(100*time.Millisecond), lastLine(res.stderr))
 			if res.code != 1 {
 				t.Fatalf("exit %d, want 1\n%s", res.code, res.stderr)
 			}
@@ -345,14 +351,20 @@ func TestFailFastThroughTheBinary(t *testing.T) {
 				t.Errorf("failed after %s, want within %s (default timeout 10m)", took, tt.within)
 			}
 			errLine := lastLine(res.stderr)
-			for _, w := range []string{tt.label + ": " + tt.reason, "storectl create " + name} {
-				if !strings.Contains(errLine, w) {
-					t.Errorf("error lacks %q: %s", w, errLine)
-				}
+			named := false
+			for _, l := range tt.labels {
+				named = named || strings.Contains(errLine, l+": "+tt.reason)
+			}
+			if !named {
+				t.Errorf("error does not name one of %v with %s: %s", tt.labels, tt.reason, errLine)
+			}
+			if !strings.Contains(errLine, "storectl create "+name) {
+				t.Errorf("error lacks the next step: %s", errLine)
 			}
 			if !strings.Contains(res.stderr, "Last state seen") {
 				t.Errorf("no last state of the components:\n%s", res.stderr)
 			}
+			noForeignLogLines(t, res.stderr)
 			if s := decode[storeJSON](t, r.must("get", name, "-o", "json").stdout); s.Status != "Failed" {
 				t.Errorf("get after the failure: %s, want Failed", s.Status)
 			}
@@ -360,5 +372,45 @@ func TestFailFastThroughTheBinary(t *testing.T) {
 				t.Errorf("audit: %v", got)
 			}
 		})
+	}
+}
+
+// noForeignLogLines fails on klog-formatted lines ("E1125 23:18:18.001783 ...") in stderr:
+// every line there is storectl's own.
+func noForeignLogLines(t *testing.T, stderr string) {
+	t.Helper()
+	for _, line := range strings.Split(stderr, "\n") {
+		if len(line) > 6 && strings.ContainsRune("IWEF", rune(line[0])) && strings.Trim(line[1:5], "0123456789") == "" && line[5] == ' ' {
+			t.Errorf("a client library's log line reached stderr: %s", line)
+		}
+	}
+}
+
+// A store that never becomes ready times out at --timeout with exit 5, the last state of
+// each component and the command that keeps waiting.
+func TestTimeoutShowsLastState(t *testing.T) {
+	c := testcluster.Require(t)
+	r := newRunner(t, c.Kubeconfig)
+	name := uniqueStore("timeout")
+	t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "3m") })
+	start := time.Now()
+	res := r.run(append([]string{"create", name, "--timeout", "20s"}, annotation("wordpress", "fault", "never-ready")...)...)
+	took := time.Since(start)
+	t.Logf("never-ready: exit %d after %s: %s", res.code, took.Round(100*time.Millisecond), lastLine(res.stderr))
+	if res.code != 5 {
+		t.Fatalf("exit %d, want 5\n%s", res.code, res.stderr)
+	}
+	if took < 20*time.Second || took > 30*time.Second {
+		t.Errorf("timed out after %s, want about 20s", took)
+	}
+	for _, w := range []string{"Last state seen", "WordPress", "not ready", "Database", "storectl wait " + name + " --for ready"} {
+		if !strings.Contains(res.stderr, w) {
+			t.Errorf("timeout message lacks %q:\n%s", w, res.stderr)
+		}
+	}
+	noForeignLogLines(t, res.stderr)
+	// Timing out changes nothing: the store is still provisioning, not failed.
+	if s := decode[storeJSON](t, r.must("get", name, "-o", "json").stdout); s.Status != "Provisioning" {
+		t.Errorf("get after the timeout: %s, want Provisioning", s.Status)
 	}
 }
