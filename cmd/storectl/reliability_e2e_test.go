@@ -228,7 +228,7 @@ func TestKilledCreateConverges(t *testing.T) {
 
 			start := time.Now()
 			res := r.must("create", name, "-o", "json", "--timeout", "3m")
-			t.Logf("create after the kill: exit 0 after %s", time.Since(start).Round(100*time.Millisecond))
+			t.Logf("create after the kill %s: exit 0 after %s", pt.name, time.Since(start).Round(100*time.Millisecond))
 			if s := decode[storeJSON](t, res.stdout); s.Status != "Ready" {
 				t.Fatalf("create after the kill returned %+v\n%s", s, res.stderr)
 			}
@@ -339,7 +339,7 @@ func TestSignalsStopCreateAndDelete(t *testing.T) {
 			release()
 			start := time.Now()
 			r.must("delete", name, "--yes", "--timeout", "2m")
-			t.Logf("delete after the interruption: exit 0 after %s", time.Since(start).Round(100*time.Millisecond))
+			t.Logf("delete after the %v interruption: exit 0 after %s", sig, time.Since(start).Round(100*time.Millisecond))
 			if namespaceExists(t, c, name) {
 				t.Errorf("namespace %s survived the resumed delete", ns)
 			}
