@@ -154,7 +154,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 		return e.waitSubmitted(ctx, w, name, deadline, installDone)
 	}
 
-	st, err := e.watchReady(ctx, w, name, watchRun{deadline: deadline, timeout: timeout, since: start, pt: pt, installDone: installDone, holdsLock: true})
+	st, err := e.watchReady(ctx, w, name, watchRun{deadline: deadline, timeout: timeout, since: start, pt: pt, installDone: installDone, holdsLock: true, unstick: apply})
 	if err != nil && apply {
 		cancelInstall()
 		e.recordFailure(name, err)

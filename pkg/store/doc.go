@@ -28,7 +28,11 @@
 //
 // An existing Ready store is left alone (ErrAlreadyExists); an existing store
 // that is not Ready is resumed, which is what makes a create after a killed
-// create converge with no manual cleanup.
+// create converge with no manual cleanup. When a retry applies new values,
+// pods and the setup Job of the earlier attempt are not judged while the new
+// revision replaces them, and a database pod stuck at the old StatefulSet
+// revision (a rolling update waits for it to become Ready, which a broken pod
+// never does) is deleted so the controller recreates it.
 //
 // # Fail fast
 //

@@ -594,3 +594,22 @@ func TestRetryAfterFailedSetup(t *testing.T) {
 		t.Fatalf("second create = %+v, %v; want Ready at revision 2", st, err)
 	}
 }
+
+// TestRetryAfterCrashLoop fixes a crash-looping database by creating the
+// store again with other values: the pod of the first attempt must not fail
+// the second.
+func TestRetryAfterCrashLoop(t *testing.T) {
+	t.Parallel()
+	v := setup(t)
+	e := v.engine(t, store.Settings{})
+	name := uniqueName("retry-crash")
+	v.cleanup(t, e, name)
+	ctx := context.Background()
+	if _, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute, Values: fault("mariadb", "crashloop")}); !errors.Is(err, store.ErrFailed) {
+		t.Fatalf("first create = %v, want ErrFailed", err)
+	}
+	st, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute})
+	if err != nil || st.Phase != store.PhaseReady || st.Revision != 2 {
+		t.Fatalf("second create = %+v, %v; want Ready at revision 2", st, err)
+	}
+}

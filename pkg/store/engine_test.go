@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 
@@ -533,5 +535,35 @@ func TestUnreachableCluster(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("unreachable cluster took %s to report", d)
+	}
+}
+
+func TestUnstickStatefulSetDeletesOnlyBrokenOldPods(t *testing.T) {
+	t.Parallel()
+	name := "shop"
+	set := sts(name, 0)
+	set.Status.UpdateRevision = "shop-mariadb-new"
+	broken := waiting(pod(name, ComponentDatabase, "shop-mariadb-0", false), "CrashLoopBackOff", 4)
+	broken.UID, broken.Labels["controller-revision-hash"] = "broken", "shop-mariadb-old"
+	healthyOld := pod(name, ComponentDatabase, "shop-mariadb-1", true)
+	healthyOld.UID, healthyOld.Labels["controller-revision-hash"] = "healthy", "shop-mariadb-old"
+	fresh := waiting(pod(name, ComponentDatabase, "shop-mariadb-2", false), "CrashLoopBackOff", 4)
+	fresh.UID, fresh.Labels["controller-revision-hash"] = "fresh", "shop-mariadb-old"
+	env := newEnv(t, Settings{}, broken, healthyOld, fresh)
+	snap := Snapshot{Name: name, StatefulSets: []appsv1.StatefulSet{*set}, Pods: []corev1.Pod{*broken, *healthyOld, *fresh},
+		StalePods: map[types.UID]bool{"broken": true, "healthy": true}}
+	var msgs []string
+	pt := newProgressTracker(func(p Progress) { msgs = append(msgs, p.Message) }, time.Now)
+	env.e.unstickStatefulSet(context.Background(), snap, map[types.UID]bool{}, pt)
+	left, _ := env.kube.CoreV1().Pods("store-shop").List(context.Background(), metav1.ListOptions{})
+	names := map[string]bool{}
+	for _, p := range left.Items {
+		names[p.Name] = true
+	}
+	if names["shop-mariadb-0"] || !names["shop-mariadb-1"] || !names["shop-mariadb-2"] {
+		t.Errorf("pods left = %v; want only the broken pod of the old revision deleted", names)
+	}
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "shop-mariadb-0") {
+		t.Errorf("progress = %v", msgs)
 	}
 }

@@ -80,7 +80,13 @@ type Snapshot struct {
 	// applied: Helm replaces them when the hook runs, so until then they say
 	// nothing about this revision. Judged by UID, which needs no clock.
 	StaleJobs map[types.UID]bool
-	Now       time.Time
+	// StalePods are pods that existed before the revision being applied.
+	// Until StaleUntil their failures are not judged: the new revision may be
+	// about to replace them (the controllers need a moment to react), and a
+	// pod of the failed attempt must not fail its retry.
+	StalePods  map[types.UID]bool
+	StaleUntil time.Time
+	Now        time.Time
 }
 
 // Status is the computed state of a store.
@@ -520,7 +526,7 @@ func podFailure(s Snapshot, pods []corev1.Pod, ff FailFast) *Failure {
 	next := fmt.Sprintf(retryNext, s.Name, s.Name)
 	for i := range pods {
 		p := &pods[i]
-		if p.Status.Phase == corev1.PodSucceeded {
+		if p.Status.Phase == corev1.PodSucceeded || (s.StalePods[p.UID] && s.Now.Before(s.StaleUntil)) {
 			continue
 		}
 		age := s.Now.Sub(podStartTime(p))

@@ -135,6 +135,22 @@ func TestCompute(t *testing.T) {
 			s.Jobs = []batchv1.Job{*old}
 			s.StaleJobs = map[types.UID]bool{"old-job": true}
 		}, phase: PhaseFailed, reason: "ReleaseFailed"},
+		{name: "crashloop of a pod from before the apply is not judged at once", mutate: func(s *Snapshot) {
+			s.Deployments = []appsv1.Deployment{*deploy("shop", 0)}
+			p := waiting(pod("shop", ComponentWordPress, "shop-wordpress-abc", false), "CrashLoopBackOff", 5)
+			p.UID = "old-pod"
+			s.Pods[1] = *p
+			s.StalePods = map[types.UID]bool{"old-pod": true}
+			s.StaleUntil = s.Now.Add(time.Second)
+		}, phase: PhaseProvisioning},
+		{name: "crashloop of a pod from before the apply is judged after the grace", mutate: func(s *Snapshot) {
+			s.Deployments = []appsv1.Deployment{*deploy("shop", 0)}
+			p := waiting(pod("shop", ComponentWordPress, "shop-wordpress-abc", false), "CrashLoopBackOff", 5)
+			p.UID = "old-pod"
+			s.Pods[1] = *p
+			s.StalePods = map[types.UID]bool{"old-pod": true}
+			s.StaleUntil = s.Now.Add(-time.Second)
+		}, phase: PhaseFailed, reason: "CrashLoopBackOff", failedComp: ComponentWordPress},
 		{name: "release failed", mutate: func(s *Snapshot) {
 			s.Release = deployed()
 			s.Release.Status = release.StatusFailed

@@ -10,6 +10,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/storectl/storectl/pkg/release"
 )
@@ -26,6 +27,9 @@ type watchRun struct {
 	// holdsLock says this process holds the store lock, so it may finalize
 	// a release whose applier died.
 	holdsLock bool
+	// unstick replaces database pods stuck at an earlier revision (see
+	// unstickStatefulSet); set when this process applies a new revision.
+	unstick bool
 }
 
 // tick re-judges time-based thresholds (image pull backoff, ...) between
@@ -48,11 +52,15 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 	var last Status
 	var lastSnap Snapshot
 	var nextFinalize time.Time
+	deleted := map[types.UID]bool{}
 	for {
 		snap := w.snapshot(r.since)
 		st := Compute(snap, e.ff)
 		last, lastSnap = st, snap
 		r.pt.components(st.Components)
+		if r.unstick {
+			e.unstickStatefulSet(ctx, snap, deleted, r.pt)
+		}
 		switch {
 		case snap.Namespace == nil:
 			return nil, notFound(name)
@@ -266,4 +274,35 @@ func (w *watcher) remaining() []string {
 		out = append(out, "volume(s) "+strings.Join(pvs, ", "))
 	}
 	return out
+}
+
+// unstickStatefulSet deletes database pods that belong to an earlier
+// StatefulSet revision and are not Ready. A StatefulSet rolling update waits
+// for each pod to be Running and Ready before replacing it, so a pod broken by
+// the previous values (crash-looping, image not pullable) would block the
+// fixed revision forever; deleting it lets the controller recreate it at the
+// new revision. Only pods that existed before this apply are touched, once.
+func (e *Engine) unstickStatefulSet(ctx context.Context, s Snapshot, deleted map[types.UID]bool, pt *progressTracker) {
+	var upd string
+	for _, st := range s.StatefulSets {
+		if componentOf(st.Labels) == ComponentDatabase || st.Name == s.Name+"-mariadb" {
+			upd = st.Status.UpdateRevision
+		}
+	}
+	if upd == "" {
+		return
+	}
+	for _, p := range s.Pods {
+		rev := p.Labels["controller-revision-hash"]
+		if componentOf(p.Labels) != ComponentDatabase || !s.StalePods[p.UID] || deleted[p.UID] ||
+			p.DeletionTimestamp != nil || rev == "" || rev == upd || podReady(&p) {
+			continue
+		}
+		deleted[p.UID] = true
+		uid := p.UID
+		err := e.kube.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+		if err == nil || apierrors.IsNotFound(err) {
+			pt.report(ComponentDatabase, ProgressRunning, "replacing pod "+p.Name+", stuck at the previous revision")
+		}
+	}
 }

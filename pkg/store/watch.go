@@ -36,19 +36,31 @@ type watcher struct {
 	mu        sync.Mutex
 	rel       *release.Release
 	staleJobs map[types.UID]bool
+	stalePods map[types.UID]bool
+	staleEnd  time.Time
 }
 
-// markJobsStale records the setup Jobs present now as belonging to an
-// earlier revision (call after synced, before applying a new revision).
+// markJobsStale records the setup Jobs and pods present now as belonging to
+// an earlier revision (call after synced, before applying a new revision).
 func (w *watcher) markJobsStale() {
 	stale := map[types.UID]bool{}
 	for _, j := range listOf[batchv1.Job](w.jobs) {
 		stale[j.UID] = true
 	}
+	pods := map[types.UID]bool{}
+	for _, p := range listOf[corev1.Pod](w.pods) {
+		pods[p.UID] = true
+	}
 	w.mu.Lock()
-	w.staleJobs = stale
+	w.staleJobs, w.stalePods, w.staleEnd = stale, pods, time.Now().Add(staleGrace)
 	w.mu.Unlock()
 }
+
+// staleGrace is how long failures of pods from before an apply are not
+// judged: long enough for Helm to update the workloads and their controllers
+// to start replacing those pods, short enough that a failure the new
+// revision did not fix is still reported within seconds.
+const staleGrace = 10 * time.Second
 
 // watchOptions says which object kinds a watcher needs.
 type watchOptions struct {
@@ -188,10 +200,12 @@ func (w *watcher) namespace() *corev1.Namespace {
 // snapshot reads the informer caches; no API call.
 func (w *watcher) snapshot(since time.Time) Snapshot {
 	w.mu.Lock()
-	rel, stale := w.rel, w.staleJobs
+	rel, stale, stalePods, staleEnd := w.rel, w.staleJobs, w.stalePods, w.staleEnd
 	w.mu.Unlock()
 	return Snapshot{
 		StaleJobs:    stale,
+		StalePods:    stalePods,
+		StaleUntil:   staleEnd,
 		Name:         w.name,
 		Namespace:    w.namespace(),
 		Release:      rel,
