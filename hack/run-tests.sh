@@ -6,6 +6,9 @@
 #
 # The sandbox is started when it is not running and stopped again afterwards;
 # a sandbox that was already up is reused and left running.
+#
+# Test packages run one at a time (-p 1): they share the sandbox, and some
+# end-to-end tests stop its API server or count every store on it.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,9 +44,9 @@ if [[ "$mode" == all ]]; then
 		exit 1
 	fi
 	echo "run-tests: go test (all packages, with end-to-end tests)" >&2
-	"$go" test -tags e2e -count=1 -timeout 45m ./...
+	"$go" test -tags e2e -p 1 -count=1 -timeout 60m ./...
 else
 	mapfile -t pkgs < <(grep -rl --include='*_test.go' '^//go:build e2e' cmd pkg charts | xargs -r -n1 dirname | sort -u | sed 's#^#./#')
 	echo "run-tests: go test (end-to-end packages: ${pkgs[*]})" >&2
-	"$go" test -tags e2e -count=1 -timeout 45m "${pkgs[@]}"
+	"$go" test -tags e2e -p 1 -count=1 -timeout 60m "${pkgs[@]}"
 fi
