@@ -225,6 +225,14 @@ running() {
 	components_running && provisioner_pid >/dev/null
 }
 
+# others_running: every component but kube-apiserver runs.
+others_running() {
+	local c
+	for c in etcd kube-controller-manager kube-scheduler kwok-controller; do
+		component_pid "$c" >/dev/null || return 1
+	done
+}
+
 wait_for() {
 	local what=$1 timeout=$2
 	shift 2
@@ -293,23 +301,20 @@ start_provisioner() {
 up_locked() {
 	build
 	if [[ -f "$STATE/kube-apiserver.cmdline" ]] && ! component_pid kube-apiserver >/dev/null; then
-		# Stopped on purpose by `apiserver stop` and not started yet: bring it
-		# back rather than mistake the sandbox for a broken one.
-		apiserver_start
+		if others_running; then
+			# Stopped on purpose by `apiserver stop` and not started yet: bring
+			# it back rather than mistake the sandbox for a broken one.
+			apiserver_start
+		else
+			rm -f "$STATE/kube-apiserver.cmdline" "$STATE/kube-apiserver.cwd"
+		fi
 	fi
 	if [[ -d $CLUSTER_DIR ]] && ! components_running; then
-		# Some component died (or the machine rebooted): kwokctl starts
-		# again those that are not running, with their data kept.
-		log "starting the stopped components of $CLUSTER again"
-		local f
-		for f in "$CLUSTER_DIR"/pids/*.pid; do
-			# kwokctl would take a zombie for a running process.
-			[[ -f $f ]] && ! pid_alive "$(<"$f")" && rm -f "$f"
-		done
-		if ! "$KWOKCTL" start cluster --name "$CLUSTER" >>"$STATE/kwokctl.log" 2>&1 {lock_fd}>&-; then
-			log "kwokctl could not start them; removing the sandbox to create it afresh"
-			down_locked
-		fi
+		# Some component died, or every process was killed (a machine
+		# restart, a CI job's processes ended): a sandbox holds nothing worth
+		# keeping, and starting afresh is quick and always works.
+		log "a previous sandbox did not stop cleanly; removing it"
+		down_locked
 	fi
 	if components_running; then
 		# Running, if perhaps slow to answer under load: never tear down a
