@@ -95,17 +95,20 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 		return nil, clusterErr(ctx, name, "read release", err)
 	}
 	if existed {
+		// A store that works but whose release is still pending (its creator
+		// exited before Helm recorded the hook's end) is resumed, not
+		// reported as existing: this create finishes what the last one began.
 		st, err := e.Get(ctx, name)
 		if err != nil {
 			return nil, err
 		}
-		switch st.Phase {
-		case PhaseReady:
+		switch {
+		case st.Phase == PhaseReady && !cur.Pending():
 			pt.report(ComponentNamespace, ProgressDone, ns+" exists")
 			return st, &Error{Err: ErrAlreadyExists, Store: name, Reason: "AlreadyExists",
 				Message: "the store already exists and is Ready; nothing was changed",
 				Next:    fmt.Sprintf("see it with 'storectl get %s'", name), Components: st.Components}
-		case PhaseDeleting:
+		case st.Phase == PhaseDeleting:
 			return st, terminatingErr(name)
 		}
 		pt.report(ComponentNamespace, ProgressDone, fmt.Sprintf("%s exists; resuming (%s %s)", ns, st.Phase, st.Reason))

@@ -43,7 +43,7 @@ func (e *Engine) Get(ctx context.Context, name string) (*Store, error) {
 	if err := e.readNamespace(ctx, &snap); err != nil {
 		return nil, clusterErr(ctx, name, "read the store's objects", err)
 	}
-	st := e.storeFrom(snap, Compute(snap, e.ff))
+	st := e.storeFrom(snap, settled(snap, Compute(snap, e.ff)))
 	st.Events = recentEvents(snap.Events, MaxEvents)
 	return st, nil
 }
@@ -106,6 +106,29 @@ func notFound(name string) error {
 	return &Error{Err: ErrNotFound, Store: name, Reason: "NotFound",
 		Message: fmt.Sprintf("no store named %q (namespace %s does not exist)", name, Namespace(name)),
 		Next:    "list the stores with 'storectl list'"}
+}
+
+// settled judges, for Get and List, a first install whose resources and setup
+// hook are all complete as Ready even though its release record still says
+// pending-install. That record is left by a process that exited before Helm
+// saw the hook end: `create --wait=false` by design, or a killed create. The
+// store works; the next create or wait records the revision as deployed. An
+// upgrade left pending is not judged so: the completed Job may be the
+// previous revision's.
+func settled(s Snapshot, st Status) Status {
+	if st.Phase != PhaseProvisioning || s.Release == nil || s.Release.Status != release.StatusPendingInstall {
+		return st
+	}
+	for _, c := range st.Components {
+		// List reads no Ingresses; the ingress is judged from the release there.
+		if !c.Ready && !(s.Partial && c.Name == ComponentIngress) {
+			return st
+		}
+	}
+	st.Phase, st.Reason = PhaseReady, ""
+	st.Message = fmt.Sprintf("release revision %d is still recorded as %s; 'storectl wait %s' records it as deployed",
+		s.Release.Revision, s.Release.Status, s.Name)
+	return st
 }
 
 func (e *Engine) storeFrom(s Snapshot, st Status) *Store {
@@ -249,7 +272,7 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 		}
 	}
 	for _, s := range snaps {
-		out = append(out, *e.storeFrom(*s, Compute(*s, e.ff)))
+		out = append(out, *e.storeFrom(*s, settled(*s, Compute(*s, e.ff))))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

@@ -226,3 +226,47 @@ func TestRunningSetupJobIsNotReady(t *testing.T) {
 		t.Errorf("phase = %s, want %s", st.Phase, PhaseProvisioning)
 	}
 }
+
+// A first install whose process exited before Helm recorded the end of the
+// hook (create --wait=false) reads as Ready once everything is complete, but
+// only then, and never for an upgrade left pending.
+func TestSettledPendingInstall(t *testing.T) {
+	t.Parallel()
+	upgrade := pendingInstall()
+	upgrade.Status, upgrade.Revision = release.StatusPendingUpgrade, 2
+	tests := []struct {
+		name   string
+		edit   func(*Snapshot)
+		want   Phase
+		reason string
+	}{
+		{"complete", func(s *Snapshot) {}, PhaseReady, ""},
+		{"complete in a list", func(s *Snapshot) { s.Partial, s.PVCs, s.Ingresses, s.Events = true, nil, nil, nil }, PhaseReady, ""},
+		{"setup still running", func(s *Snapshot) {
+			s.Jobs = []batchv1.Job{*job("shop", t0.Add(time.Second), "", "", "")}
+		}, PhaseProvisioning, "ReleasePendingInstall"},
+		{"wordpress not ready", func(s *Snapshot) {
+			s.Deployments = []appsv1.Deployment{*deploy("shop", 0)}
+		}, PhaseProvisioning, "ReleasePendingInstall"},
+		{"upgrade left pending", func(s *Snapshot) { s.Release = upgrade }, PhaseProvisioning, "ReleasePendingUpgrade"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := healthy()
+			s.Release = pendingInstall()
+			tt.edit(&s)
+			computed := Compute(s, DefaultFailFast)
+			if computed.Phase != PhaseProvisioning {
+				t.Fatalf("Compute = %s, want Provisioning: create and wait must still see the pending record", computed.Phase)
+			}
+			got := settled(s, computed)
+			if got.Phase != tt.want || got.Reason != tt.reason {
+				t.Fatalf("settled = %s (%s: %s), want %s (%s)", got.Phase, got.Reason, got.Message, tt.want, tt.reason)
+			}
+			if got.Phase == PhaseReady && !strings.Contains(got.Message, "storectl wait shop") {
+				t.Errorf("message %q does not say how to record the revision", got.Message)
+			}
+		})
+	}
+}
