@@ -119,12 +119,8 @@ func addSettingFlags(cmd *cobra.Command) {
 func createRun(ctx context.Context, opts *CreateOptions) (err error) {
 	f := opts.Factory
 	ios := f.IOStreams
-	cfg, err := f.Config()
-	if err != nil {
+	if opts.Timeout, err = f.timeout(opts.Timeout); err != nil {
 		return err
-	}
-	if opts.Timeout == 0 {
-		opts.Timeout = cfg.Timeout
 	}
 
 	eng, err := f.Engine()

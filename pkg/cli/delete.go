@@ -109,12 +109,9 @@ func confirm(ios *output.IOStreams, question string) (bool, error) {
 func deleteRun(ctx context.Context, opts *DeleteOptions) error {
 	f := opts.Factory
 	ios := f.IOStreams
-	cfg, err := f.Config()
-	if err != nil {
+	var err error
+	if opts.Timeout, err = f.timeout(opts.Timeout); err != nil {
 		return err
-	}
-	if opts.Timeout == 0 {
-		opts.Timeout = cfg.Timeout
 	}
 	if !opts.Yes {
 		what := "store " + opts.Names[0]

@@ -122,6 +122,16 @@ func NewFactory(ios *output.IOStreams, build BuildInfo) *Factory {
 }
 
 // setFlags tells the factory which command runs, so that its flags take part in the settings.
+// timeout returns d, or the timeout setting when d is zero (no --timeout).
+// It loads the configuration either way, so a broken one is reported first.
+func (f *Factory) timeout(d time.Duration) (time.Duration, error) {
+	cfg, err := f.Config()
+	if err != nil || d != 0 {
+		return d, err
+	}
+	return cfg.Timeout, nil
+}
+
 func (f *Factory) setFlags(fs *pflag.FlagSet) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -70,12 +70,9 @@ when the condition holds, 5 on timeout, and 1 as soon as the store has failed.`,
 func waitRun(ctx context.Context, opts *WaitOptions) error {
 	f := opts.Factory
 	ios := f.IOStreams
-	cfg, err := f.Config()
-	if err != nil {
+	var err error
+	if opts.Timeout, err = f.timeout(opts.Timeout); err != nil {
 		return err
-	}
-	if opts.Timeout == 0 {
-		opts.Timeout = cfg.Timeout
 	}
 	eng, err := f.Engine()
 	if err != nil {

@@ -94,6 +94,8 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 	if err != nil {
 		return nil, clusterErr(ctx, name, "read release", err)
 	}
+	// existing is the store as found, when its namespace was already there.
+	var existing *Store
 	if existed {
 		// A store that works but whose release is still pending (its creator
 		// exited before Helm recorded the hook's end) is resumed, not
@@ -102,6 +104,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
+		existing = st
 		switch {
 		case st.Phase == PhaseReady && !cur.Pending():
 			pt.report(ComponentNamespace, ProgressDone, ns+" exists")
@@ -122,12 +125,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 
 	// Apply the chart unless a healthy deployed release is only still
 	// converging: then watching is all that is left to do.
-	apply := cur == nil || cur.Status != release.StatusDeployed
-	if !apply && existed {
-		if st, err := e.Get(ctx, name); err == nil && st.Phase == PhaseFailed {
-			apply = true
-		}
-	}
+	apply := cur == nil || cur.Status != release.StatusDeployed || (existing != nil && existing.Phase == PhaseFailed)
 
 	w := e.newWatcher(name, watchOptions{workloads: true})
 	defer w.close()
