@@ -12,7 +12,7 @@ import (
 
 var mailOn = map[string]any{"mail": map[string]any{
 	"enabled": true, "host": "smtp.example.com", "port": 465, "tls": "tls", "from": "shop@example.com",
-	"username": "shop", "passwordSecret": map[string]any{"name": "shop-smtp", "key": "pw"},
+	"username": "shop", "authSecret": map[string]any{"name": "shop-smtp", "key": "pw"},
 }}
 
 // envOf returns a container's environment as name -> value, secret references as "secret:NAME/KEY".

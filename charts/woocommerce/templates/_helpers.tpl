@@ -189,12 +189,15 @@ from the Secret the values name and is never a value itself.
   value: {{ default (default $.Values.store.name $.Values.store.title) .fromName | quote }}
 - name: STORE_SMTP_USERNAME
   value: {{ .username | quote }}
-{{- if .passwordSecret.name }}
+{{- if .authSecret.name }}
 - name: STORE_SMTP_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ .passwordSecret.name }}
-      key: {{ .passwordSecret.key }}
+      name: {{ .authSecret.name }}
+      key: {{ .authSecret.key }}
+      # A missing Secret must not keep the store from starting: mail then fails to
+      # authenticate until the Secret exists and the pods restart.
+      optional: true
 {{- end }}
 {{- end }}
 {{- end }}
