@@ -13,10 +13,12 @@ import (
 // components a store waits for: a store is Ready before its first run.
 const ComponentCron = "cron"
 
-// Annotations the chart puts on the WordPress Deployment to say how the store is set up.
+// Annotations the chart puts on its objects to say how the store is set up.
 const (
 	AnnotationCron = "storectl.dev/cron"
 	AnnotationMail = "storectl.dev/mail"
+	// AnnotationWooCommerceSource is on the setup Job: where its WooCommerce archive comes from.
+	AnnotationWooCommerceSource = "storectl.dev/woocommerce-source"
 )
 
 // Background states.
