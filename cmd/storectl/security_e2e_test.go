@@ -7,17 +7,13 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/base64"
-	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/storectl/storectl/pkg/testcluster"
 )
@@ -152,76 +148,12 @@ func TestPasswordsNeverLeak(t *testing.T) {
 	}
 }
 
-// loadClusterRole reads the ClusterRole of docs/rbac.yaml.
-func loadClusterRole(t *testing.T) *rbacv1.ClusterRole {
-	t.Helper()
-	root, err := testcluster.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(filepath.Join(root, "docs", "rbac.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	dec := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
-	var role *rbacv1.ClusterRole
-	for {
-		var doc rbacv1.ClusterRole
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("docs/rbac.yaml: %v", err)
-		}
-		switch doc.Kind {
-		case "":
-			continue // a document of comments only
-		case "ClusterRole":
-			if role != nil {
-				t.Fatal("docs/rbac.yaml holds more than one ClusterRole")
-			}
-			role = &doc
-		default:
-			t.Fatalf("docs/rbac.yaml applies a %s; the bindings are examples to adapt", doc.Kind)
-		}
-	}
-	if role == nil || role.Name != "storectl" || len(role.Rules) == 0 {
-		t.Fatalf("docs/rbac.yaml has no ClusterRole storectl with rules: %+v", role)
-	}
-	return role
-}
-
-// The whole lifecycle runs as a ServiceAccount bound only to the ClusterRole of
-// docs/rbac.yaml: the role is enough, and storectl needs no more.
+// The whole lifecycle runs as a ServiceAccount bound only as docs/rbac.md says
+// (ClusterRole storectl, Role storectl-create-lock): that is enough, and
+// storectl binds storectl-store in the store namespace itself.
 func TestLifecycleAsLeastPrivilegeServiceAccount(t *testing.T) {
 	c := testcluster.Require(t)
-	ctx := context.Background()
-	role := loadClusterRole(t)
-
-	// Applied under a name of its own, so that runs sharing the cluster do not collide.
-	suffix := uniqueStore("e2e")
-	role.ObjectMeta = metav1.ObjectMeta{Name: "storectl-" + suffix}
-	rbac := c.Client.RbacV1()
-	if _, err := rbac.ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rbac.ClusterRoles().Delete(context.Background(), role.Name, metav1.DeleteOptions{}) })
-	ns := c.NewNamespace(t, "e2e-ci", nil)
-	token := serviceAccountToken(t, c, ns, "storectl-ci")
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "storectl-ci", Namespace: ns}},
-	}
-	if _, err := rbac.ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = rbac.ClusterRoleBindings().Delete(context.Background(), binding.Name, metav1.DeleteOptions{})
-	})
-
+	ns, token := leastPrivilegeServiceAccount(t, c)
 	r := newRunner(t, writeKubeconfig(t, c, c.Config.Host, token))
 	admin := newRunner(t, c.Kubeconfig)
 	name := uniqueStore("rbac")
@@ -233,6 +165,11 @@ func TestLifecycleAsLeastPrivilegeServiceAccount(t *testing.T) {
 	created := decode[storeJSON](t, r.must("create", name, "-o", "json", "--timeout", "3m").stdout)
 	if created.Status != "Ready" {
 		t.Fatalf("create as the ServiceAccount: %+v", created)
+	}
+	rb, err := c.Client.RbacV1().RoleBindings("store-"+name).Get(context.Background(), "storectl", metav1.GetOptions{})
+	if err != nil || rb.RoleRef.Name != "storectl-store" || len(rb.Subjects) != 1 ||
+		rb.Subjects[0].Kind != "ServiceAccount" || rb.Subjects[0].Namespace != ns || rb.Subjects[0].Name != "storectl-ci" {
+		t.Errorf("store namespace binding = %+v, %v; want storectl-store bound to the ServiceAccount", rb, err)
 	}
 	found := false
 	for _, s := range decode[[]storeJSON](t, r.must("list", "-o", "json").stdout) {

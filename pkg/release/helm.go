@@ -24,6 +24,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/metadata"
 )
 
 // MaxHistory is how many revisions an upgrade keeps per release.
@@ -42,11 +43,15 @@ type HelmOptions struct {
 	Chart ChartLoader
 	// Log receives Helm's debug output; nil discards it.
 	Log func(format string, args ...any)
+	// Metadata lists release records without their payload; nil means a
+	// client built from Getter's configuration.
+	Metadata metadata.Interface
 }
 
 // Helm is the Manager backed by the Helm v3 SDK.
 type Helm struct {
 	client kubernetes.Interface
+	meta   metadata.Interface
 	getter genericclioptions.RESTClientGetter
 	chart  ChartLoader
 	log    func(format string, args ...any)
@@ -69,7 +74,16 @@ func NewHelm(o HelmOptions) (*Helm, error) {
 	if o.Chart == nil {
 		o.Chart = charts.Load
 	}
-	return &Helm{client: o.Client, getter: o.Getter, chart: o.Chart, log: orDiscard(o.Log)}, nil
+	if o.Metadata == nil {
+		cfg, err := o.Getter.ToRESTConfig()
+		if err != nil {
+			return nil, fmt.Errorf("release: REST configuration: %w", err)
+		}
+		if o.Metadata, err = metadata.NewForConfig(cfg); err != nil {
+			return nil, fmt.Errorf("release: metadata client: %w", err)
+		}
+	}
+	return &Helm{client: o.Client, meta: o.Metadata, getter: o.Getter, chart: o.Chart, log: orDiscard(o.Log)}, nil
 }
 
 // NewMemory returns a Manager keeping releases in Helm's memory driver; a
@@ -299,52 +313,6 @@ func (h *Helm) History(ctx context.Context, namespace, name string) ([]Release, 
 	return out, nil
 }
 
-// ListAll returns the latest revision of every release in the cluster. With
-// the secret driver this is a single List of Secrets labelled owner=helm
-// across all namespaces.
-func (h *Helm) ListAll(ctx context.Context) ([]Release, error) {
-	var all []*helmrelease.Release
-	if h.mem != nil {
-		h.memMu.Lock()
-		for _, d := range h.mem {
-			rs, err := cloning{d}.List(func(*helmrelease.Release) bool { return true })
-			if err != nil {
-				h.memMu.Unlock()
-				return nil, err
-			}
-			all = append(all, rs...)
-		}
-		h.memMu.Unlock()
-	} else {
-		d := driver.NewSecrets(ctxSecrets{SecretInterface: h.client.CoreV1().Secrets(metav1.NamespaceAll), ctx: ctx})
-		d.Log = h.log
-		rs, err := d.List(func(*helmrelease.Release) bool { return true })
-		if err != nil {
-			return nil, fmt.Errorf("list releases: %w", err)
-		}
-		all = rs
-	}
-	type key struct{ ns, name string }
-	newest := map[key]*helmrelease.Release{}
-	for _, r := range all {
-		k := key{r.Namespace, r.Name}
-		if cur, ok := newest[k]; !ok || r.Version > cur.Version {
-			newest[k] = r
-		}
-	}
-	out := make([]Release, 0, len(newest))
-	for _, r := range newest {
-		out = append(out, *fromHelm(r))
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Namespace != out[j].Namespace {
-			return out[i].Namespace < out[j].Namespace
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out, nil
-}
-
 // Uninstall removes the release, its resources and its history. Helm's
 // uninstall takes no context, so it runs in the background and Uninstall
 // returns when ctx ends; a half-done uninstall is finished by the next call.
@@ -429,12 +397,29 @@ type ctxSecrets struct {
 	ctx context.Context
 }
 
+// Get and List hand Helm only records that pass boundRecord.
 func (s ctxSecrets) Get(_ context.Context, name string, o metav1.GetOptions) (*corev1.Secret, error) {
-	return s.SecretInterface.Get(s.ctx, name, o)
+	sec, err := s.SecretInterface.Get(s.ctx, name, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := boundRecord(sec); err != nil {
+		return nil, err
+	}
+	return sec, nil
 }
 
 func (s ctxSecrets) List(_ context.Context, o metav1.ListOptions) (*corev1.SecretList, error) {
-	return s.SecretInterface.List(s.ctx, o)
+	l, err := s.SecretInterface.List(s.ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	for i := range l.Items {
+		if err := boundRecord(&l.Items[i]); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
 }
 
 func (s ctxSecrets) Create(_ context.Context, sec *corev1.Secret, o metav1.CreateOptions) (*corev1.Secret, error) {

@@ -11,11 +11,6 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	helmtime "helm.sh/helm/v3/pkg/time"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
-
-	"github.com/storectl/storectl/pkg/kube"
-	"k8s.io/client-go/rest"
 )
 
 // testChart is a minimal chart whose one template echoes a value, so tests
@@ -144,7 +139,7 @@ func TestMarkFailedAndFinalize(t *testing.T) {
 	}
 }
 
-func TestListAllAndUninstall(t *testing.T) {
+func TestListLatestAndUninstall(t *testing.T) {
 	t.Parallel()
 	h := NewMemory(testChart, nil)
 	ctx := context.Background()
@@ -157,12 +152,15 @@ func TestListAllAndUninstall(t *testing.T) {
 	if _, err := h.Apply(ctx, ApplyOptions{Name: "a", Namespace: "store-a"}); err != nil {
 		t.Fatal(err)
 	}
-	all, err := h.ListAll(ctx)
+	all, err := h.ListLatest(ctx, []string{"store-a", "store-b"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 2 || all[0].Name != "a" || all[0].Revision != 2 || all[1].Name != "b" {
-		t.Errorf("ListAll = %+v, want the latest revision of a and b", all)
+	if len(all) != 2 || all[0].Name != "a" || all[0].Revision != 2 || all[0].Status != StatusDeployed || all[1].Name != "b" {
+		t.Errorf("ListLatest = %+v, want the latest revision of a and b", all)
+	}
+	if only, _ := h.ListLatest(ctx, []string{"store-b"}); len(only) != 1 || only[0].Name != "b" {
+		t.Errorf("ListLatest(store-b) = %+v, want b alone", only)
 	}
 	if err := h.Uninstall(ctx, "store-a", "a", time.Minute); err != nil {
 		t.Fatal(err)
@@ -172,47 +170,6 @@ func TestListAllAndUninstall(t *testing.T) {
 	}
 	if err := h.Uninstall(ctx, "store-a", "a", time.Minute); err != nil {
 		t.Errorf("second uninstall = %v, want nil", err)
-	}
-}
-
-// TestListAllIsOneCall proves the secret driver reads every release with a
-// single cluster-wide List, however many there are.
-func TestListAllIsOneCall(t *testing.T) {
-	t.Parallel()
-	cs := fake.NewClientset()
-	h, err := NewHelm(HelmOptions{Client: cs, Getter: kube.NewGetter(&rest.Config{Host: "https://127.0.0.1:1"}, nil), Chart: testChart})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Write release records the way Helm's secret driver does.
-	mem := NewMemory(testChart, nil)
-	for _, n := range []string{"a", "b", "c"} {
-		if _, err := mem.Apply(context.Background(), ApplyOptions{Name: n, Namespace: "store-" + n}); err != nil {
-			t.Fatal(err)
-		}
-		cfg := h.config(context.Background(), "store-"+n)
-		rs, _ := mem.config(context.Background(), "store-"+n).Releases.History(n)
-		for _, r := range rs {
-			if err := cfg.Releases.Create(r); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	cs.ClearActions()
-	all, err := h.ListAll(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(all) != 3 {
-		t.Errorf("ListAll = %+v", all)
-	}
-	acts := cs.Actions()
-	if len(acts) != 1 || acts[0].GetVerb() != "list" || acts[0].GetNamespace() != metav1.NamespaceAll {
-		t.Errorf("actions = %v, want one cluster-wide list", acts)
-	}
-	r, err := h.Get(context.Background(), "store-b", "b")
-	if err != nil || r.Revision != 1 || r.Status != StatusDeployed {
-		t.Errorf("Get through secrets = %+v, %v", r, err)
 	}
 }
 

@@ -28,6 +28,9 @@ var (
 	// ErrPending means the latest revision is pending-install, pending-upgrade
 	// or pending-rollback: some process is (or was, until it died) applying it.
 	ErrPending = errors.New("another operation (install/upgrade/rollback) is in progress on the release")
+	// ErrTooLarge means a stored release record decompresses to more than
+	// MaxRecordBytes; it is not decoded.
+	ErrTooLarge = errors.New("release record too large")
 )
 
 // Release is one revision of a release, without its manifest or values.
@@ -85,9 +88,10 @@ type Manager interface {
 	Status(ctx context.Context, namespace, name string) (*Release, error)
 	// History returns every stored revision, oldest first.
 	History(ctx context.Context, namespace, name string) ([]Release, error)
-	// ListAll returns the latest revision of every release in every
-	// namespace, with one read of the storage backend.
-	ListAll(ctx context.Context) ([]Release, error)
+	// ListLatest returns the latest revision of every release stored in the
+	// given namespaces as the storage's labels record it: Name, Namespace,
+	// Revision and Status only. It decodes no release record.
+	ListLatest(ctx context.Context, namespaces []string) ([]Release, error)
 	// Uninstall removes the release and its resources; a missing release is
 	// not an error.
 	Uninstall(ctx context.Context, namespace, name string, timeout time.Duration) error

@@ -80,6 +80,11 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 		return nil, err
 	}
 
+	// What the caller may do inside the namespace comes with a binding there.
+	if err := e.ensureAccess(ctx, name); err != nil {
+		pt.report(ComponentNamespace, ProgressFailed, errMessage(err))
+		return nil, err
+	}
 	lk, err := e.lock(ctx, name, ns, StoreLockName, e.lockLease, e.lockLease+3*time.Second)
 	if err != nil {
 		pt.report(ComponentNamespace, ProgressFailed, errMessage(err))

@@ -3,9 +3,14 @@
 package store_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -611,5 +616,151 @@ func TestRetryAfterCrashLoop(t *testing.T) {
 	st, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute})
 	if err != nil || st.Phase != store.PhaseReady || st.Revision != 2 {
 		t.Fatalf("second create = %+v, %v; want Ready at revision 2", st, err)
+	}
+}
+
+// countingTransport records the secrets requests a client makes.
+type countingTransport struct {
+	rt http.RoundTripper
+	mu sync.Mutex
+	// full counts requests for Secrets with their data, meta those for
+	// metadata only; bytes is what their responses carried.
+	full, meta []string
+	bytes      int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.rt.RoundTrip(r)
+	if !strings.Contains(r.URL.Path, "/secrets") {
+		return resp, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if strings.Contains(r.Header.Get("Accept"), "PartialObjectMetadata") {
+		c.meta = append(c.meta, r.URL.String())
+	} else {
+		c.full = append(c.full, r.URL.String())
+	}
+	if err == nil {
+		resp.Body = &countingBody{ReadCloser: resp.Body, c: c}
+	}
+	return resp, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	c *countingTransport
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.c.mu.Lock()
+	b.c.bytes += int64(n)
+	b.c.mu.Unlock()
+	return n, err
+}
+
+// gzipBomb is base64 of gzip of size zero bytes: a Helm release record
+// payload as small to store as it is huge to decode.
+func gzipBomb(t *testing.T, size int) []byte {
+	t.Helper()
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+	chunk := make([]byte, 1<<20)
+	for n := 0; n < size; n += len(chunk) {
+		if _, err := zw.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return []byte(base64.StdEncoding.EncodeToString(z.Bytes()))
+}
+
+func bombSecret(ns, release string, version int, payload []byte) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("sh.helm.release.v1.%s.v%d", release, version), Namespace: ns,
+			Labels: map[string]string{"owner": "helm", "name": release, "status": "deployed", "version": fmt.Sprint(version)}},
+		Type: "helm.sh/release.v1",
+		Data: map[string][]byte{"release": payload},
+	}
+}
+
+// Helm release records outside store namespaces, however large, are not
+// read by list: it asks for the labels of release records alone, and the
+// bombs' payloads never cross the wire. A bomb inside a store's namespace is
+// refused when a command decodes it, with ErrTooLarge.
+func TestListReadsNoReleasePayload(t *testing.T) {
+	t.Parallel()
+	v := setup(t)
+	ctx := context.Background()
+	payload := gzipBomb(t, 512<<20)
+	foreign := v.c.NewNamespace(t, "e2e-bombs", nil)
+	for i := range 3 {
+		if _, err := v.clients.Interface.CoreV1().Secrets(foreign).Create(ctx, bombSecret(foreign, fmt.Sprintf("bomb%d", i), 1, payload), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	admin := v.engine(t, store.Settings{})
+	name := uniqueName("bombs")
+	v.cleanup(t, admin, name)
+	if st, err := admin.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute}); err != nil || st.Phase != store.PhaseReady {
+		t.Fatalf("create = %+v, %v", st, err)
+	}
+
+	ct := &countingTransport{}
+	cfg := rest.CopyConfig(v.clients.RESTConfig)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { ct.rt = rt; return ct })
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := release.NewHelm(release.HelmOptions{Client: kc, Getter: kube.NewGetter(cfg, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := store.New(store.Options{Kube: kc, Releases: rel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.List(ctx, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range list {
+		if s.Name == name {
+			found = s.Phase == store.PhaseReady && s.Revision == 1 && s.ReleaseStatus == release.StatusDeployed && s.ChartVersion != ""
+			if !found {
+				t.Errorf("list shows %+v", s)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("list does not show %s", name)
+	}
+	if len(ct.full) != 0 {
+		t.Errorf("list read whole Secrets: %v", ct.full)
+	}
+	if len(ct.meta) == 0 {
+		t.Error("list read no release record labels")
+	}
+	if ct.bytes >= int64(len(payload)) {
+		t.Errorf("list read %d bytes of Secrets, as much as a bomb's payload (%d)", ct.bytes, len(payload))
+	}
+
+	// A bomb in the store's own namespace, as the latest revision of its
+	// release: decoding it is refused, clearly.
+	ns := store.Namespace(name)
+	if _, err := v.clients.Interface.CoreV1().Secrets(ns).Create(ctx, bombSecret(ns, name, 99, payload), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = v.clients.Interface.CoreV1().Secrets(ns).Delete(context.Background(), fmt.Sprintf("sh.helm.release.v1.%s.v99", name), metav1.DeleteOptions{})
+	})
+	if _, err := e.Get(ctx, name); !errors.Is(err, release.ErrTooLarge) || !strings.Contains(err.Error(), "MiB") {
+		t.Errorf("get of a store whose release record is a bomb = %v, want ErrTooLarge", err)
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -17,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	metadatafake "k8s.io/client-go/metadata/fake"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
 	"github.com/storectl/storectl/pkg/kube"
@@ -328,18 +331,56 @@ func TestCreateInterruptedPromptly(t *testing.T) {
 	}
 }
 
+// helmRecord is a Secret labelled as Helm's secret driver labels a release
+// record, whose payload is not a release: List must not need to decode it.
+func helmRecord(ns, name string, version int, status string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("sh.helm.release.v1.%s.v%d", name, version), Namespace: ns,
+			Labels: map[string]string{"owner": "helm", "name": name, "version": fmt.Sprint(version), "status": status}},
+		Type: "helm.sh/release.v1",
+		Data: map[string][]byte{"release": []byte("not a release record")},
+	}
+}
+
+// List reads a fixed set of resources however many stores exist, and takes
+// the release revision and status from the records' labels: it decodes no
+// record and reads no Secret (the records here would not decode), nor any
+// record outside the store namespaces.
 func TestListCallsDoNotGrowWithStores(t *testing.T) {
 	t.Parallel()
 	calls := func(n int) int {
-		var objs []runtime.Object
+		objs := []runtime.Object{helmRecord("other", "x", 1, "deployed")}
 		for i := range n {
 			name := "s" + string(rune('a'+i))
-			objs = append(objs, storeNS(name), sts(name, 1), deploy(name, 1), pod(name, ComponentDatabase, name+"-mariadb-0", true),
-				pod(name, ComponentWordPress, name+"-wordpress-x", true), job(name, t0, batchv1.JobComplete, "", ""))
+			d := deploy(name, 1)
+			d.Labels["helm.sh/chart"], d.Labels["app.kubernetes.io/version"] = "woocommerce-0.4.1", "6.8"
+			objs = append(objs, storeNS(name), sts(name, 1), d, pod(name, ComponentDatabase, name+"-mariadb-0", true),
+				pod(name, ComponentWordPress, name+"-wordpress-x", true), job(name, t0, batchv1.JobComplete, "", ""),
+				helmRecord(Namespace(name), name, 1, "superseded"), helmRecord(Namespace(name), name, 2, "deployed"))
 		}
-		env := newEnv(t, Settings{}, objs...)
-		env.kube.ClearActions()
-		list, err := env.e.List(context.Background(), ListOptions{})
+		kc := fake.NewClientset(objs...)
+		scheme := metadatafake.NewTestScheme()
+		if err := metav1.AddMetaToScheme(scheme); err != nil {
+			t.Fatal(err)
+		}
+		var metas []runtime.Object
+		for _, o := range objs {
+			if sec, ok := o.(*corev1.Secret); ok {
+				metas = append(metas, &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: sec.ObjectMeta})
+			}
+		}
+		mc := metadatafake.NewSimpleMetadataClient(scheme, metas...)
+		rel, err := release.NewHelm(release.HelmOptions{Client: kc, Metadata: mc,
+			Getter: kube.NewGetter(&rest.Config{Host: "https://127.0.0.1:1"}, nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := New(Options{Kube: kc, Releases: rel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kc.ClearActions()
+		list, err := e.List(context.Background(), ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,11 +388,25 @@ func TestListCallsDoNotGrowWithStores(t *testing.T) {
 			t.Fatalf("listed %d stores, want %d", len(list), n)
 		}
 		for _, s := range list {
-			if s.TotalPods != 2 || s.ReadyPods != 2 {
-				t.Errorf("store %s pods %d/%d, want 2/2", s.Name, s.ReadyPods, s.TotalPods)
+			if s.TotalPods != 2 || s.ReadyPods != 2 || s.Phase != PhaseReady {
+				t.Errorf("store %s %s pods %d/%d, want Ready 2/2", s.Name, s.Phase, s.ReadyPods, s.TotalPods)
+			}
+			if s.Revision != 2 || s.ReleaseStatus != release.StatusDeployed || s.Chart != "woocommerce" || s.ChartVersion != "0.4.1" || s.AppVersion != "6.8" {
+				t.Errorf("store %s release %d %s chart %s %s %s, want revision 2 deployed of woocommerce 0.4.1 (6.8)",
+					s.Name, s.Revision, s.ReleaseStatus, s.Chart, s.ChartVersion, s.AppVersion)
 			}
 		}
-		return len(env.kube.Actions())
+		for _, a := range kc.Actions() {
+			if a.GetResource().Resource == "secrets" {
+				t.Errorf("List read Secrets: %v", a)
+			}
+		}
+		for _, a := range mc.Actions() {
+			if a.GetNamespace() != metav1.NamespaceAll {
+				t.Errorf("List read release labels per namespace: %v", a)
+			}
+		}
+		return len(kc.Actions()) + len(mc.Actions())
 	}
 	one, twenty := calls(1), calls(20)
 	if one != twenty {

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"sort"
 
+	"golang.org/x/sync/errgroup"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -194,11 +197,14 @@ func recentEvents(evs []corev1.Event, max int) []Event {
 	return out
 }
 
-// List reads every store with a fixed number of cluster-wide calls, however
-// many stores exist: namespaces, pods, statefulsets, deployments and jobs by
-// label, and the Helm release records. Events, claims and ingresses are not
-// read (they would cost a call per store or a cluster-wide event list), so
-// List's status is based on workloads and releases; Get is the detailed view.
+// List reads every store with a fixed set of cluster-wide calls, issued
+// together once the store namespaces are known: pods, statefulsets,
+// deployments and jobs by label, and the labels of the stores' Helm release
+// records (see release.Manager.ListLatest). No release record is decoded:
+// the revision and status come from the record's labels, the chart from the
+// workloads' labels. Events, claims and ingresses are not read (they would
+// cost a call per store or a cluster-wide event list), so List's status is
+// based on workloads and releases; Get is the detailed view.
 func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 	sel := LabelManagedBy + "=" + ManagedBy + "," + LabelStore
 	if o.Selector != "" {
@@ -212,32 +218,8 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 		return nil, clusterErr(ctx, "*", "list store namespaces", err)
 	}
 	out := []Store{}
-	if len(nsl.Items) == 0 {
-		return out, nil
-	}
-	objSel := metav1.ListOptions{LabelSelector: LabelPartOf + "=" + ManagedBy}
-	pods, err := e.kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, objSel)
-	if err != nil {
-		return nil, clusterErr(ctx, "*", "list pods", err)
-	}
-	sts, err := e.kube.AppsV1().StatefulSets(metav1.NamespaceAll).List(ctx, objSel)
-	if err != nil {
-		return nil, clusterErr(ctx, "*", "list statefulsets", err)
-	}
-	deps, err := e.kube.AppsV1().Deployments(metav1.NamespaceAll).List(ctx, objSel)
-	if err != nil {
-		return nil, clusterErr(ctx, "*", "list deployments", err)
-	}
-	jobs, err := e.kube.BatchV1().Jobs(metav1.NamespaceAll).List(ctx, objSel)
-	if err != nil {
-		return nil, clusterErr(ctx, "*", "list jobs", err)
-	}
-	rels, err := e.rel.ListAll(ctx)
-	if err != nil {
-		return nil, clusterErr(ctx, "*", "list releases", err)
-	}
-
 	snaps := map[string]*Snapshot{}
+	var namespaces []string
 	now := e.now()
 	for i := range nsl.Items {
 		n := &nsl.Items[i]
@@ -246,10 +228,55 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 			continue
 		}
 		snaps[n.Name] = &Snapshot{Name: name, Namespace: n, Partial: true, Now: now}
+		namespaces = append(namespaces, n.Name)
 	}
+	if len(snaps) == 0 {
+		return out, nil
+	}
+
+	var (
+		pods *corev1.PodList
+		sts  *appsv1.StatefulSetList
+		deps *appsv1.DeploymentList
+		jobs *batchv1.JobList
+		rels []release.Release
+	)
+	objSel := metav1.ListOptions{LabelSelector: LabelPartOf + "=" + ManagedBy}
+	g, gctx := errgroup.WithContext(ctx)
+	read := func(what string, f func() error) {
+		g.Go(func() error { return clusterErr(ctx, "*", what, f()) })
+	}
+	read("list pods", func() (err error) {
+		pods, err = e.kube.CoreV1().Pods(metav1.NamespaceAll).List(gctx, objSel)
+		return err
+	})
+	read("list statefulsets", func() (err error) {
+		sts, err = e.kube.AppsV1().StatefulSets(metav1.NamespaceAll).List(gctx, objSel)
+		return err
+	})
+	read("list deployments", func() (err error) {
+		deps, err = e.kube.AppsV1().Deployments(metav1.NamespaceAll).List(gctx, objSel)
+		return err
+	})
+	read("list jobs", func() (err error) {
+		jobs, err = e.kube.BatchV1().Jobs(metav1.NamespaceAll).List(gctx, objSel)
+		return err
+	})
+	read("list releases", func() (err error) {
+		rels, err = e.rel.ListLatest(gctx, namespaces)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
 	for i := range rels {
 		if s := snaps[rels[i].Namespace]; s != nil && rels[i].Name == s.Name {
-			s.Release = &rels[i]
+			r := rels[i]
+			if r.Status == release.StatusFailed && r.Description == "" {
+				r.Description = fmt.Sprintf("release revision %d is recorded as failed", r.Revision)
+			}
+			s.Release = &r
 		}
 	}
 	for _, p := range pods.Items {
@@ -273,10 +300,34 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 		}
 	}
 	for _, s := range snaps {
-		out = append(out, *e.storeFrom(*s, settled(*s, Compute(*s, e.ff))))
+		st := e.storeFrom(*s, settled(*s, Compute(*s, e.ff)))
+		st.Chart, st.ChartVersion, st.AppVersion = chartOf(*s)
+		out = append(out, *st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// chartOf reads the chart a store's workloads were rendered from in their
+// labels: helm.sh/chart is <name>-<version>, and a version starts with a
+// digit while the chart's name has no "-<digit>".
+func chartOf(s Snapshot) (chart, version, appVersion string) {
+	var l map[string]string
+	switch {
+	case len(s.Deployments) > 0:
+		l = s.Deployments[0].Labels
+	case len(s.StatefulSets) > 0:
+		l = s.StatefulSets[0].Labels
+	default:
+		return "", "", ""
+	}
+	c := l["helm.sh/chart"]
+	for i := 0; i+1 < len(c); i++ {
+		if c[i] == '-' && c[i+1] >= '0' && c[i+1] <= '9' {
+			return c[:i], c[i+1:], l["app.kubernetes.io/version"]
+		}
+	}
+	return c, "", l["app.kubernetes.io/version"]
 }
 
 // Credentials reads the store's credentials Secret. It is the only engine

@@ -193,6 +193,9 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 	}
 	resume := "run 'storectl delete " + name + " --yes' again to finish"
 	if n.DeletionTimestamp == nil {
+		if err := e.ensureAccess(ctx, name); err != nil {
+			return err
+		}
 		pt.report(StepUninstall, ProgressRunning, "uninstalling release "+name)
 		uctx, cancel := context.WithTimeout(ctx, time.Until(deadline))
 		err := e.rel.Uninstall(uctx, ns, name, timeout)

@@ -1,0 +1,198 @@
+package release
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+
+	"golang.org/x/sync/errgroup"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// MaxRecordBytes bounds a release record once decompressed. Helm's secret
+// driver stores base64 of gzip of JSON in a Secret of at most 1 MiB, which
+// a crafted record can make decompress to gigabytes; a store's record is a
+// few hundred KiB.
+const MaxRecordBytes = 16 << 20
+
+// releaseKey is the data key under which Helm's secret driver stores a record.
+const releaseKey = "release"
+
+var gzipMagic = []byte{0x1f, 0x8b, 0x08}
+
+// boundRecord decompresses a release record Secret with a limit before Helm
+// decodes it, and hands Helm the decompressed JSON (which Helm reads as an
+// uncompressed record), so a record is decompressed once and never beyond
+// MaxRecordBytes. A Secret that is not a well-formed record is left to Helm,
+// which reports it as it always has.
+func boundRecord(s *corev1.Secret) error {
+	raw, ok := s.Data[releaseKey]
+	if !ok {
+		return nil
+	}
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(raw)))
+	n, err := base64.StdEncoding.Decode(b, raw)
+	if err != nil || n < len(gzipMagic) || !bytes.Equal(b[:len(gzipMagic)], gzipMagic) {
+		return nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b[:n]))
+	if err != nil {
+		return nil
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, MaxRecordBytes+1))
+	if err != nil {
+		return nil
+	}
+	if len(out) > MaxRecordBytes {
+		return fmt.Errorf("%w: secret %s/%s decompresses to more than %d MiB; it was not decoded",
+			ErrTooLarge, s.Namespace, s.Name, MaxRecordBytes>>20)
+	}
+	s.Data[releaseKey] = []byte(base64.StdEncoding.EncodeToString(out))
+	return nil
+}
+
+// Labels Helm's secret driver puts on every record.
+const (
+	labelOwner   = "owner"
+	labelName    = "name"
+	labelStatus  = "status"
+	labelVersion = "version"
+	ownerHelm    = "helm"
+)
+
+var secretsResource = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+
+// listConcurrency bounds the per-namespace reads of ListLatest.
+const listConcurrency = 8
+
+// ListLatest reads the labels of the release records in namespaces, never
+// their payload. It first tries one cluster-wide metadata-only List, so the
+// number of requests does not depend on the number of namespaces; an
+// identity that may read Secrets only in its own namespaces (see
+// docs/rbac.md) is refused that List and reads each namespace instead,
+// several at a time. Records of other namespaces are dropped unread.
+func (h *Helm) ListLatest(ctx context.Context, namespaces []string) ([]Release, error) {
+	if len(namespaces) == 0 {
+		return []Release{}, nil
+	}
+	if h.mem != nil {
+		return h.memLatest(namespaces)
+	}
+	want := map[string]bool{}
+	for _, ns := range namespaces {
+		want[ns] = true
+	}
+	lo := metav1.ListOptions{LabelSelector: labelOwner + "=" + ownerHelm}
+	l, err := h.meta.Resource(secretsResource).Namespace(metav1.NamespaceAll).List(ctx, lo)
+	var items []metav1.PartialObjectMetadata
+	switch {
+	case err == nil:
+		items = l.Items
+	case apierrors.IsForbidden(err):
+		if items, err = h.listEach(ctx, namespaces, lo); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("list release records: %w", err)
+	}
+	records := make([]Release, 0, len(items))
+	for _, m := range items {
+		if !want[m.Namespace] {
+			continue
+		}
+		if r, ok := fromLabels(m); ok {
+			records = append(records, r)
+		}
+	}
+	return newestOf(records), nil
+}
+
+// listEach reads the release record labels of each namespace.
+func (h *Helm) listEach(ctx context.Context, namespaces []string, lo metav1.ListOptions) ([]metav1.PartialObjectMetadata, error) {
+	per := make([][]metav1.PartialObjectMetadata, len(namespaces))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(listConcurrency)
+	for i, ns := range namespaces {
+		g.Go(func() error {
+			l, err := h.meta.Resource(secretsResource).Namespace(ns).List(gctx, lo)
+			if err != nil {
+				return fmt.Errorf("list release records in %s: %w", ns, err)
+			}
+			per[i] = l.Items
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var out []metav1.PartialObjectMetadata
+	for _, items := range per {
+		out = append(out, items...)
+	}
+	return out, nil
+}
+
+// fromLabels reads a record's release name, revision and status from its
+// labels; a Secret without them is not a record Helm wrote.
+func fromLabels(m metav1.PartialObjectMetadata) (Release, bool) {
+	l := m.Labels
+	v, err := strconv.Atoi(l[labelVersion])
+	if l[labelOwner] != ownerHelm || l[labelName] == "" || err != nil {
+		return Release{}, false
+	}
+	return Release{Name: l[labelName], Namespace: m.Namespace, Revision: v, Status: l[labelStatus]}, true
+}
+
+// newestOf keeps the highest revision of each release, sorted by namespace
+// and name.
+func newestOf(records []Release) []Release {
+	type key struct{ ns, name string }
+	newest := map[key]Release{}
+	for _, r := range records {
+		k := key{r.Namespace, r.Name}
+		if cur, ok := newest[k]; !ok || r.Revision > cur.Revision {
+			newest[k] = r
+		}
+	}
+	out := make([]Release, 0, len(newest))
+	for _, r := range newest {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// memLatest is ListLatest for the memory driver, keeping to the same fields.
+func (h *Helm) memLatest(namespaces []string) ([]Release, error) {
+	var records []Release
+	h.memMu.Lock()
+	defer h.memMu.Unlock()
+	for _, ns := range namespaces {
+		d, ok := h.mem[ns]
+		if !ok {
+			continue
+		}
+		rs, err := d.List(func(*helmrelease.Release) bool { return true })
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			records = append(records, Release{Name: r.Name, Namespace: ns, Revision: r.Version, Status: r.Info.Status.String()})
+		}
+	}
+	return newestOf(records), nil
+}
