@@ -122,6 +122,15 @@ func createRun(ctx context.Context, opts *CreateOptions) (err error) {
 	if opts.Timeout, err = f.timeout(opts.Timeout); err != nil {
 		return err
 	}
+	// Values that are storectl's to decide are refused before the cluster is touched, and
+	// before the attempt is recorded: nothing was done.
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if err := store.CheckValues(opts.Name, opts.Values, settingsFrom(cfg)); err != nil {
+		return explain(ctx, err, opts.Name, "create")
+	}
 
 	eng, err := f.Engine()
 	if err != nil {
