@@ -346,18 +346,17 @@ func annotationCheck(allowed map[string]map[string]*regexp.Regexp) func(*checker
 			if !annotationKey(c, p, k) {
 				continue
 			}
-			s, ok := str(c, p, m[k])
-			if !ok {
-				continue
-			}
 			forCtrl, managed := allowed[ctrl]
 			valRe, known := forCtrl[k]
 			switch {
 			case !managed:
 				c.refuse(p, "is refused: storectl allows no Ingress annotations for the ingress controller %q", ctrl)
+				continue
 			case !known:
 				c.refuse(p, "is not an Ingress annotation users may set for %s; allowed: %s", ctrl, orNone(sortedNames(forCtrl)))
-			case !valRe.MatchString(s):
+				continue
+			}
+			if s, ok := str(c, p, m[k]); ok && !valRe.MatchString(s) {
 				c.refuse(p, "must match %s, not %q", valRe.String(), s)
 			}
 		}
@@ -380,16 +379,13 @@ func podAnnotations(c *checker, path string, v any) {
 		if !annotationKey(c, p, k) {
 			continue
 		}
-		s, ok := str(c, p, m[k])
-		if !ok {
-			continue
-		}
-		if len(s) > 1024 {
-			c.refuse(p, "has a value longer than 1024 characters")
-		}
 		if prefix, _, found := strings.Cut(k, "/"); found && !slices.Contains(podAnnotationDomains, prefix) {
 			c.refuse(p, "is refused: pod annotations may have no prefix or one of %s (other prefixes belong to controllers that act on the pod)",
 				strings.Join(podAnnotationDomains, ", "))
+			continue
+		}
+		if s, ok := str(c, p, m[k]); ok && len(s) > 1024 {
+			c.refuse(p, "has a value longer than 1024 characters")
 		}
 	}
 }
