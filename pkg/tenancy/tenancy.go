@@ -235,17 +235,29 @@ func (c *checker) result() error {
 		return nil
 	}
 	sort.SliceStable(c.errs, func(i, j int) bool { return c.errs[i].Path < c.errs[j].Path })
-	errs := make([]error, 0, len(c.errs))
+	errs := make([]error, 0, maxReported+1)
 	seen := map[string]bool{}
+	more := 0
 	for _, e := range c.errs {
 		if seen[e.Path+e.Msg] {
 			continue
 		}
 		seen[e.Path+e.Msg] = true
+		if len(errs) == maxReported {
+			more++
+			continue
+		}
 		errs = append(errs, e)
+	}
+	if more > 0 {
+		errs = append(errs, fmt.Errorf("and %d more refused values: %w", more, ErrRefused))
 	}
 	return errors.Join(errs...)
 }
+
+// maxReported bounds the refusals listed in one error, so that a hostile values file cannot
+// turn into megabytes of messages.
+const maxReported = 20
 
 func join(path, key string) string {
 	if path == "" {

@@ -277,3 +277,19 @@ func TestTableIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// A values file of thousands of refused keys gives a bounded message.
+func TestRefusalsAreBounded(t *testing.T) {
+	t.Parallel()
+	ann := map[string]any{}
+	for i := range 5000 {
+		ann["k"+strings.Repeat("x", i%50)+string(rune('a'+i%26))+strings.Repeat("y", i/50)] = "\x00"
+	}
+	err := Check(map[string]any{"wordpress": map[string]any{"podAnnotations": ann}}, nginx)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "more refused values") {
+		t.Fatalf("err = %.300v", err)
+	}
+	if n := strings.Count(err.Error(), "\n"); n != maxReported {
+		t.Errorf("%d lines, want %d refusals and the count of the rest", n+1, maxReported+1)
+	}
+}
