@@ -195,6 +195,7 @@ func TestRenderedObjectsFollowTheContract(t *testing.T) {
 			wantNames := []string{
 				"ConfigMap/demo-setup",
 				"ConfigMap/demo-wordpress",
+				"CronJob/demo-cron",
 				"Deployment/demo-wordpress",
 				"Ingress/demo",
 				"Job/demo-setup",
@@ -203,6 +204,7 @@ func TestRenderedObjectsFollowTheContract(t *testing.T) {
 				"NetworkPolicy/demo-allow-database",
 				"NetworkPolicy/demo-allow-dns",
 				"NetworkPolicy/demo-allow-ingress-controller",
+				"NetworkPolicy/demo-allow-setup-egress",
 				"NetworkPolicy/demo-default-deny",
 				"PersistentVolumeClaim/demo-wordpress",
 				"ResourceQuota/demo",
@@ -376,6 +378,7 @@ func TestImagesArePinnedAndPullPolicyIsGlobal(t *testing.T) {
 				"mariadb":   "mariadb:11.8",
 				"wordpress": "wordpress:7.1-php8.3-apache",
 				"setup":     "wordpress:cli-2.12-php8.3",
+				"cron":      "wordpress:cli-2.12-php8.3",
 			}
 			for _, spec := range podSpecs(t, objs) {
 				for _, c := range spec.spec.Containers {
@@ -583,7 +586,7 @@ func TestNetworkPoliciesFollowValues(t *testing.T) {
 	db := find(t, objs, "NetworkPolicy", "demo-allow-database")
 	ing, _, _ := unstructured.NestedSlice(db.Object, "spec", "ingress")
 	exprs := ing[0].(map[string]any)["from"].([]any)[0].(map[string]any)["podSelector"].(map[string]any)["matchExpressions"].([]any)
-	if vals := fmt.Sprint(exprs[0].(map[string]any)["values"]); vals != "[wordpress setup]" {
-		t.Errorf("database reachable from components %s, want [wordpress setup]", vals)
+	if vals := fmt.Sprint(exprs[0].(map[string]any)["values"]); vals != "[wordpress setup cron]" {
+		t.Errorf("database reachable from components %s, want [wordpress setup cron]", vals)
 	}
 }

@@ -25,6 +25,16 @@ type podSpec struct {
 // podSpecs returns the pod template of every Deployment, StatefulSet and Job rendered.
 func podSpecs(t testing.TB, objs []*unstructured.Unstructured) []podSpec {
 	t.Helper()
+	out := podSpecsAny(t, objs)
+	if len(out) != 4 {
+		t.Fatalf("found %d pod templates, want 4 (database, WordPress, setup, cron)", len(out))
+	}
+	return out
+}
+
+// podSpecsAny returns the pod templates of the rendered workloads, however many there are.
+func podSpecsAny(t testing.TB, objs []*unstructured.Unstructured) []podSpec {
+	t.Helper()
 	var out []podSpec
 	for _, o := range objs {
 		var tmpl *corev1.PodTemplateSpec
@@ -41,13 +51,14 @@ func podSpecs(t testing.TB, objs []*unstructured.Unstructured) []podSpec {
 			var j batchv1.Job
 			fromUnstructured(t, o, &j)
 			tmpl = &j.Spec.Template
+		case "CronJob":
+			var c batchv1.CronJob
+			fromUnstructured(t, o, &c)
+			tmpl = &c.Spec.JobTemplate.Spec.Template
 		default:
 			continue
 		}
 		out = append(out, podSpec{owner: o.GetKind() + "/" + o.GetName(), meta: tmpl.ObjectMeta, spec: tmpl.Spec})
-	}
-	if len(out) != 3 {
-		t.Fatalf("found %d pod templates, want 3 (database, WordPress, setup)", len(out))
 	}
 	return out
 }
@@ -113,7 +124,7 @@ func checkHardening(t *testing.T, p podSpec) {
 	if psc.FSGroupChangePolicy == nil || *psc.FSGroupChangePolicy != corev1.FSGroupChangeOnRootMismatch {
 		t.Errorf("%s fsGroupChangePolicy is not OnRootMismatch", p.owner)
 	}
-	wantUID := map[string]int64{"StatefulSet/demo-mariadb": 999, "Deployment/demo-wordpress": 33, "Job/demo-setup": 33}[p.owner]
+	wantUID := map[string]int64{"StatefulSet/demo-mariadb": 999, "Deployment/demo-wordpress": 33, "Job/demo-setup": 33, "CronJob/demo-cron": 33}[p.owner]
 	if *psc.RunAsUser != wantUID || *psc.RunAsGroup != wantUID || *psc.FSGroup != wantUID {
 		t.Errorf("%s runs as %d:%d fsGroup %d, want %d", p.owner, *psc.RunAsUser, *psc.RunAsGroup, *psc.FSGroup, wantUID)
 	}
@@ -233,10 +244,10 @@ func TestNoPasswordIsRendered(t *testing.T) {
 					}
 				})
 			}
-			// Root and user password for MariaDB, the user password for WordPress and the setup
-			// Job, and the admin user and password for the Job.
-			if refs != 6 {
-				t.Errorf("found %d Secret references, want 6", refs)
+			// Root and user password for MariaDB, the user password for WordPress, the setup
+			// Job and the cron Job, and the admin user and password for the setup Job.
+			if refs != 7 {
+				t.Errorf("found %d Secret references, want 7", refs)
 			}
 			for i, line := range strings.Split(manifest(rel), "\n") {
 				if strings.Contains(line, "secretKeyRef") || strings.Contains(line, "ADMIN_PASSWORD") ||

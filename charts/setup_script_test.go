@@ -1,6 +1,9 @@
 package charts
 
 import (
+	"archive/zip"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
@@ -30,7 +33,40 @@ type setupFixture struct {
 	dir    string // holds setup.sh and db-ready.php as the ConfigMap mounts them
 	state  string // the fake WordPress's state
 	wpPath string // the WordPress files
+	tmp    string // the Job's /tmp
 	env    setupEnv
+}
+
+// writeWooCommerceArchive writes a WooCommerce archive of the given version, as a plugin zip
+// holds it (the version in woocommerce/woocommerce.php's header), and returns its path and
+// sha256. Members are stored uncompressed so that the fake wp can read the header.
+func writeWooCommerceArchive(t *testing.T, dir, version string) (path, sum string) {
+	t.Helper()
+	path = filepath.Join(dir, "woocommerce-"+version+".zip")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "woocommerce/woocommerce.php", Method: zip.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("<?php\n/**\n * Plugin Name: WooCommerce\n * Version: " + version + "\n */\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(data)
+	return path, hex.EncodeToString(h[:])
 }
 
 func newSetupFixture(t *testing.T) *setupFixture {
@@ -43,9 +79,10 @@ func newSetupFixture(t *testing.T) *setupFixture {
 		dir:    filepath.Join(root, "setup"),
 		state:  filepath.Join(root, "state"),
 		wpPath: filepath.Join(root, "html"),
+		tmp:    filepath.Join(root, "tmp"),
 		env:    setupEnv{},
 	}
-	for _, d := range []string{f.dir, f.state, filepath.Join(f.wpPath, "wp-includes")} {
+	for _, d := range []string{f.dir, f.state, f.tmp, filepath.Join(root, "mirror"), filepath.Join(f.wpPath, "wp-includes")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -90,6 +127,12 @@ func newSetupFixture(t *testing.T) *setupFixture {
 	f.env["WP_PATH"] = f.wpPath
 	f.env["POLL_SECONDS"] = "0"
 	f.env["SETUP_TIMEOUT"] = "30"
+	f.env["TMPDIR"] = f.tmp
+	// The rendered source is wordpress.org; the tests serve the same release from a file, as
+	// an air-gapped cluster would from its setup image.
+	archive, sum := writeWooCommerceArchive(t, filepath.Join(root, "mirror"), f.env["WC_VERSION"])
+	f.env["WC_SOURCE_URL"] = "file://" + archive
+	f.env["WC_SHA256"] = sum
 	return f
 }
 
@@ -177,7 +220,8 @@ func (f *setupFixture) stateFile(t *testing.T, rel string) string {
 // readOnlyCalls are the only WP-CLI calls a run may make when there is nothing to change.
 var readOnlyCalls = []string{
 	"core is-installed", "option get", "option pluck", "plugin is-installed", "plugin get",
-	"plugin is-active", "post get", "wc shipping_zone_method list", "wc product list", "wc product get",
+	"plugin is-active", "plugin verify-checksums", "post get", "post list", "wc shipping_zone_method list",
+	"wc product list", "wc product get",
 }
 
 // isReadOnly reports whether a recorded call only reads.
@@ -223,9 +267,9 @@ func TestSetupScriptSetsUpTheStoreThenChangesNothing(t *testing.T) {
 
 	// The steps the issue asks for, in this order.
 	wantSteps := []string{
-		"core install --url=http://demo.127.0.0.1.nip.io --title=demo --admin_user=storeadmin --admin_email=admin@demo.127.0.0.1.nip.io --skip-email --prompt=admin_password",
+		"core install --url=http://demo.127.0.0.1.nip.io --title=demo --admin_user=storeadmin --admin_email=admin@demo.127.0.0.1.nip.io --skip-email --quiet --prompt=admin_password",
 		"rewrite structure /%postname%/",
-		"plugin install woocommerce --version=11.1.2",
+		"plugin install " + filepath.Join(f.tmp, "woocommerce-11.1.2.zip"),
 		"plugin activate woocommerce",
 		"option update woocommerce_store_address 1 Main Street",
 		"option update woocommerce_default_country US:CA",
@@ -233,7 +277,8 @@ func TestSetupScriptSetsUpTheStoreThenChangesNothing(t *testing.T) {
 		"option update woocommerce_coming_soon no",
 		"option update woocommerce_store_pages_only no",
 		`option update woocommerce_onboarding_profile {"skipped":true} --format=json`,
-		"option update woocommerce_task_list_hidden yes",
+		`option update woocommerce_task_list_hidden_lists ["setup"] --format=json`,
+		"wc hpos enable --user=storeadmin",
 		"wc tool run install_pages --user=storeadmin",
 		"wc payment_gateway update cod --enabled=true --user=storeadmin",
 		"wc shipping_zone_method create 0 --method_id=free_shipping --enabled=true --user=storeadmin",
@@ -251,8 +296,14 @@ func TestSetupScriptSetsUpTheStoreThenChangesNothing(t *testing.T) {
 		t.Fatalf("first run: step %q missing or out of order; changes were:\n%s", wantSteps[next], strings.Join(changes, "\n"))
 	}
 	for _, c := range first.calls {
-		if !strings.HasPrefix(c, "php ") && !strings.Contains(c, "--path="+f.wpPath) {
-			t.Errorf("call without --path: %s", c)
+		if !strings.HasPrefix(c, "php ") && (!strings.Contains(c, "--path="+f.wpPath) || !strings.Contains(c, "--url=http://demo.127.0.0.1.nip.io")) {
+			t.Errorf("call without --path or --url: %s", c)
+		}
+	}
+	// The first run on a new store succeeds as it is: nothing may depend on a retry.
+	for _, bad := range []string{"Error:", "Warning", "HTTP_HOST"} {
+		if strings.Contains(first.stdout+first.stderr, bad) {
+			t.Errorf("the first run printed %q:\nstdout:\n%s\nstderr:\n%s", bad, first.stdout, first.stderr)
 		}
 	}
 
@@ -276,6 +327,8 @@ func TestSetupScriptSetsUpTheStoreThenChangesNothing(t *testing.T) {
 		"options/woocommerce_onboarding_profile":           `{"skipped":true}`,
 		"options/woocommerce_enable_guest_checkout":        "yes",
 		"options/woocommerce_show_marketplace_suggestions": "no",
+		"options/woocommerce_task_list_hidden_lists":       `["setup"]`,
+		"options/woocommerce_custom_orders_table_enabled":  "yes",
 	}
 	for file, v := range want {
 		if got := f.stateFile(t, file); got != v {
@@ -301,7 +354,7 @@ func TestSetupScriptSetsUpTheStoreThenChangesNothing(t *testing.T) {
 	if products != 1 || pages != 4 || methods != 1 {
 		t.Errorf("after the first run: %d sample products, %d pages, %d shipping methods; want 1, 4, 1", products, pages, methods)
 	}
-	if !strings.Contains(first.stdout, "verified: WooCommerce active, cash on delivery enabled, SAMPLE-001 at 19.99") {
+	if !strings.Contains(first.stdout, "verified: WooCommerce active, cash on delivery enabled, shop pages published, SAMPLE-001 at 19.99") {
 		t.Errorf("first run did not report its verification:\n%s", first.stdout)
 	}
 
@@ -449,7 +502,7 @@ func TestSetupScriptStopsAtTheFirstFailingCommand(t *testing.T) {
 		t.Fatal("the script succeeded although installing WooCommerce failed")
 	}
 	last := r.calls[len(r.calls)-1]
-	if !strings.Contains(last, "plugin install woocommerce") {
+	if !strings.Contains(last, "plugin install ") {
 		t.Errorf("the script went on after the failure; last call: %s", last)
 	}
 	if !strings.Contains(r.stderr, "injected failure of 'plugin install'") {
@@ -512,8 +565,8 @@ func TestSetupScriptUpgradesButNeverDowngradesWooCommerce(t *testing.T) {
 		wantChanges []string
 		wantVersion string
 	}{
-		{"10.9.4", []string{"plugin install woocommerce --version=11.1.2 --force", "wc update", "rewrite flush"}, "11.1.2"},
-		{"9.9.9", []string{"plugin install woocommerce --version=11.1.2 --force", "wc update", "rewrite flush"}, "11.1.2"},
+		{"10.9.4", []string{"woocommerce-11.1.2.zip --force", "wc update", "rewrite flush"}, "11.1.2"},
+		{"9.9.9", []string{"woocommerce-11.1.2.zip --force", "wc update", "rewrite flush"}, "11.1.2"},
 		{"11.1.10", nil, "11.1.10"},
 		{"11.2.0", nil, "11.2.0"},
 	}
@@ -588,6 +641,7 @@ func TestShellcheck(t *testing.T) {
 	}
 	files := []string{
 		filepath.Join("woocommerce", "files", "setup.sh"),
+		filepath.Join("woocommerce", "files", "sync-core.sh"),
 		filepath.Join("testdata", "fakewp", "wp"),
 		filepath.Join("testdata", "fakewp", "php"),
 	}

@@ -362,6 +362,9 @@ func TestFailFastThroughTheBinary(t *testing.T) {
 			if !named {
 				t.Errorf("error does not name one of %v with %s: %s", tt.labels, tt.reason, errLine)
 			}
+			if tt.name == "job-fail" && !strings.Contains(res.stderr, "WooCommerce from https://downloads.wordpress.org/plugin/woocommerce.") {
+				t.Errorf("a failed setup does not say where WooCommerce came from:\n%s", res.stderr)
+			}
 			if !strings.Contains(errLine, "storectl create "+name) {
 				t.Errorf("error lacks the next step: %s", errLine)
 			}

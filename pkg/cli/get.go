@@ -102,6 +102,8 @@ func describeStore(w io.Writer, st output.Styles, c output.Cells, v StoreView) e
 	}
 	field("Chart", chart)
 	field("Pods ready", fmt.Sprintf("%d/%d", v.ReadyPods, v.TotalPods))
+	field("Background", backgroundText(st, c, v.Background))
+	field("Mail", mailText(v.Mail))
 	created := c.Time(v.created)
 	if c.TTY && !v.created.IsZero() {
 		created = rfc3339(v.created) + " (" + created + " ago)"
@@ -149,4 +151,47 @@ func indent(b *strings.Builder, block string) {
 	for _, l := range strings.Split(strings.TrimRight(block, "\n"), "\n") {
 		b.WriteString("  " + l + "\n")
 	}
+}
+
+// backgroundText is the Background line of get: the state of the scheduled-events runs.
+func backgroundText(st output.Styles, c output.Cells, b BackgroundView) string {
+	switch b.State {
+	case store.BackgroundOff:
+		return st.Warn.Render("off") + " (" + b.Message + ")"
+	case "":
+		return "<unknown>"
+	}
+	s := b.State
+	switch b.State {
+	case store.BackgroundOK:
+		s = st.OK.Render(s)
+	case store.BackgroundFailing:
+		s = st.Err.Render(s)
+	}
+	s += ", schedule " + b.Schedule
+	if !b.lastSuccess.IsZero() {
+		when := c.Time(b.lastSuccess)
+		if c.TTY {
+			when += " ago"
+		}
+		s += ", last success " + when
+	}
+	if b.FailedRuns > 0 {
+		s += fmt.Sprintf(", %d failed runs", b.FailedRuns)
+	}
+	if b.Message != "" && b.State != store.BackgroundOK {
+		s += " (" + oneLine(b.Message) + ")"
+	}
+	return s
+}
+
+// mailText is the Mail line of get.
+func mailText(m string) string {
+	switch m {
+	case "":
+		return "<unknown>"
+	case "off":
+		return "off (no mail leaves the store; set mail.* values to send through SMTP)"
+	}
+	return m
 }

@@ -227,6 +227,9 @@ func sampleStore(name string) *store.Store {
 			{Name: "setup", Ready: true, State: "ready"},
 			{Name: "ingress", Ready: true, State: "ready"},
 		},
+		Background: store.Background{Schedule: "*/5 * * * *", State: store.BackgroundOK,
+			LastRun: testNow.Add(-2 * time.Minute), LastSuccess: testNow.Add(-90 * time.Second)},
+		Mail:      "off",
 		CreatedAt: testNow.Add(-5 * time.Minute),
 	}
 }

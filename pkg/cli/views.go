@@ -30,10 +30,24 @@ type StoreView struct {
 	ReadyPods     int             `json:"readyPods"`
 	TotalPods     int             `json:"totalPods"`
 	Components    []ComponentView `json:"components"`
+	Background    BackgroundView  `json:"background"`
+	Mail          string          `json:"mail"`
 	Events        []EventView     `json:"events"`
 	CreatedAt     string          `json:"createdAt"`
 
 	created time.Time
+}
+
+// BackgroundView is the state of a store's scheduled-events runs; times are "" until known.
+type BackgroundView struct {
+	Schedule    string `json:"schedule"`
+	State       string `json:"state"`
+	LastRun     string `json:"lastRun"`
+	LastSuccess string `json:"lastSuccess"`
+	FailedRuns  int    `json:"failedRuns"`
+	Message     string `json:"message"`
+
+	lastSuccess time.Time
 }
 
 // ComponentView is one part of a store and its readiness.
@@ -73,6 +87,13 @@ func newStoreView(s *store.Store) StoreView {
 		ReadyPods: s.ReadyPods, TotalPods: s.TotalPods,
 		Components: []ComponentView{}, Events: []EventView{},
 		CreatedAt: rfc3339(s.CreatedAt), created: s.CreatedAt,
+		Background: BackgroundView{
+			Schedule: s.Background.Schedule, State: s.Background.State,
+			LastRun: rfc3339(s.Background.LastRun), LastSuccess: rfc3339(s.Background.LastSuccess),
+			FailedRuns: s.Background.FailedRuns, Message: s.Background.Message,
+			lastSuccess: s.Background.LastSuccess,
+		},
+		Mail: s.Mail,
 	}
 	for _, c := range s.Components {
 		v.Components = append(v.Components, ComponentView(c))

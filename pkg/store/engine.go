@@ -199,8 +199,7 @@ func checkNoSecrets(path string, v map[string]any) error {
 			p = path + "." + k
 		}
 		lk := strings.ToLower(k)
-		// A key ending in "secret" (mail.passwordSecret) names a Secret, it does not hold one.
-		if !strings.HasSuffix(lk, "secret") && strings.Contains(lk, "password") || strings.Contains(lk, "passwd") || lk == "token" || lk == "apikey" {
+		if strings.Contains(lk, "password") || strings.Contains(lk, "passwd") || lk == "token" || lk == "apikey" {
 			return fmt.Errorf("%w: value %s looks like a secret; storectl keeps passwords in the store's credentials Secret, never in chart values", ErrInvalidValues, p)
 		}
 		if m, ok := x.(map[string]any); ok {

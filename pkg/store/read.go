@@ -156,6 +156,7 @@ func (e *Engine) storeFrom(s Snapshot, st Status) *Store {
 		Phase: st.Phase, Reason: st.Reason, Message: st.Message,
 		URL: url, AdminURL: admin,
 		ReadyPods: st.ReadyPods, TotalPods: st.TotalPods, Components: st.Components,
+		Background: backgroundOf(s), Mail: mailOf(s),
 	}
 	if s.Namespace != nil {
 		out.CreatedAt = s.Namespace.CreationTimestamp.Time

@@ -288,6 +288,11 @@ func componentStatus(s Snapshot, name string, ff FailFast) (Component, *Failure)
 				if msg == "" {
 					msg = "the setup job failed"
 				}
+				// Where WooCommerce came from is the first thing to check when a setup
+				// fails on a cluster without internet access.
+				if src := j.Annotations[AnnotationWooCommerceSource]; src != "" {
+					msg += " (WooCommerce from " + src + ")"
+				}
 				return fail(orDefault(cond.Reason, "JobFailed"), msg,
 					fmt.Sprintf("read its log with 'kubectl -n %s logs job/%s', fix the cause, then run 'storectl create %s' again", Namespace(s.Name), j.Name, s.Name))
 			}

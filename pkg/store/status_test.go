@@ -122,6 +122,12 @@ func TestCompute(t *testing.T) {
 			s.Release = pendingInstall()
 			s.Jobs = []batchv1.Job{*job("shop", t0.Add(5*time.Second), batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit")}
 		}, phase: PhaseFailed, reason: "BackoffLimitExceeded", failedComp: ComponentSetup, msg: "backoff limit"},
+		{name: "setup job failed names the WooCommerce source", mutate: func(s *Snapshot) {
+			s.Release = pendingInstall()
+			j := job("shop", t0.Add(5*time.Second), batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit")
+			j.Annotations = map[string]string{AnnotationWooCommerceSource: "https://mirror.internal/wc.zip"}
+			s.Jobs = []batchv1.Job{*j}
+		}, phase: PhaseFailed, reason: "BackoffLimitExceeded", failedComp: ComponentSetup, msg: "(WooCommerce from https://mirror.internal/wc.zip)"},
 		{name: "failed job of an earlier attempt is ignored while a new revision is pending", mutate: func(s *Snapshot) {
 			s.Release = pendingInstall()
 			s.Release.LastDeployed = t0.Add(time.Minute)

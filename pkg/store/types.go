@@ -85,8 +85,12 @@ type Store struct {
 	ReadyPods     int         `json:"readyPods"`
 	TotalPods     int         `json:"totalPods"`
 	Components    []Component `json:"components"`
-	Events        []Event     `json:"events,omitempty"`
-	CreatedAt     time.Time   `json:"createdAt"`
+	// Background is the store's background processing (scheduled events).
+	Background Background `json:"background"`
+	// Mail is how the store sends mail: "off", or the SMTP server and sender.
+	Mail      string    `json:"mail,omitempty"`
+	Events    []Event   `json:"events,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // Progress reports one step of a long operation.

@@ -104,12 +104,7 @@ var (
 	version = pattern(`^$|^[0-9]{1,4}\.[0-9]{1,4}(\.[0-9]{1,4})?$`, "empty or a release such as 10.3.1")
 	phpSize = pattern(`^[1-9][0-9]{0,5}[KMG]?$`, "a PHP size such as 256M")
 	email   = pattern(`^$|^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`, "an e-mail address such as shop@example.com")
-	mailTLS = func(c *checker, path string, v any) {
-		if _, ok := v.(bool); ok {
-			return
-		}
-		pattern(`^[a-z]{1,16}$`, "a boolean or a mode word such as starttls")(c, path, v)
-	}
+	mailTLS = pattern(`^(starttls|tls|none)$`, "starttls, tls or none")
 )
 
 func number(v any) (float64, bool) {
@@ -409,43 +404,39 @@ func hostName(c *checker, path string, v any) {
 	if !ok || s == "" || net.ParseIP(s) != nil {
 		return
 	}
-	if msgs := validation.IsDNS1123Subdomain(s); len(msgs) > 0 {
-		c.refuse(path, "must be a lowercase host name such as smtp.example.com or an IP address, not %q", s)
+	if msgs := validation.IsDNS1123Subdomain(strings.ToLower(s)); len(msgs) > 0 {
+		c.refuse(path, "must be a host name such as smtp.example.com or an IP address, not %q", s)
 	}
 }
 
-var (
-	urlPathRe  = regexp.MustCompile(`^[A-Za-z0-9._~%/+-]*$`)
-	urlQueryRe = regexp.MustCompile(`^[A-Za-z0-9._~%&=+-]*$`)
-)
+var urlPathRe = regexp.MustCompile(`^[A-Za-z0-9._~%/+=-]*$`)
 
-// archiveURL accepts an http or https URL of plain characters, without credentials.
+// archiveURL accepts an http or https URL of plain characters, without credentials, query
+// or fragment, or a file:// path inside the setup image without "..".
 func archiveURL(c *checker, path string, v any) {
 	s, ok := str(c, path, v)
 	if !ok || s == "" {
 		return
 	}
 	u, err := url.Parse(s)
-	bad := err != nil || len(s) > 2048 || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.Fragment != "" ||
-		!urlPathRe.MatchString(u.EscapedPath()) || !urlQueryRe.MatchString(u.RawQuery) || strings.ContainsAny(s, " '\"`$\\;")
+	bad := err != nil || len(s) > 2048 || strings.ContainsAny(s, " '\"`$\\;?#")
 	if !bad {
-		host := u.Hostname()
-		bad = host == "" || (net.ParseIP(host) == nil && len(validation.IsDNS1123Subdomain(strings.ToLower(host))) > 0)
+		bad = u.User != nil || u.Opaque != "" || !urlPathRe.MatchString(u.EscapedPath())
+	}
+	if !bad {
+		switch u.Scheme {
+		case "https", "http":
+			host := u.Hostname()
+			bad = host == "" || (net.ParseIP(host) == nil && len(validation.IsDNS1123Subdomain(strings.ToLower(host))) > 0)
+		case "file":
+			bad = u.Host != "" || !strings.HasPrefix(u.Path, "/") || slices.Contains(strings.Split(u.Path, "/"), "..")
+		default:
+			bad = true
+		}
 	}
 	if bad {
-		c.refuse(path, "must be an http(s) URL without credentials or shell characters, such as https://downloads.example.com/woocommerce.10.3.1.zip, not %q", s)
-	}
-}
-
-var archivePathRe = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,255}$`)
-
-func archivePath(c *checker, path string, v any) {
-	s, ok := str(c, path, v)
-	if !ok || s == "" {
-		return
-	}
-	if !archivePathRe.MatchString(s) || slices.Contains(strings.Split(s, "/"), "..") {
-		c.refuse(path, "must be a path of letters, digits, '.', '_', '-' and '/', without '..', not %q", s)
+		c.refuse(path, "must be an http(s) URL without credentials, query or shell characters, such as "+
+			"https://downloads.example.com/woocommerce.10.3.1.zip, or a file:// path in the setup image, not %q", s)
 	}
 }
 

@@ -5,7 +5,13 @@
 # back what a working store needs and fails loudly when anything is missing.
 #
 # Passwords arrive in the environment from the store's Secret and are never put on a command
-# line: the admin password reaches WP-CLI on standard input.
+# line: the admin password reaches WP-CLI on standard input, and nothing WP-CLI prints while
+# it holds the password reaches the log unscrubbed.
+#
+# Every wait ends: the waits for files and the database are bounded by SETUP_TIMEOUT, each
+# database check by DB_CHECK_TIMEOUT, and PHP's own socket timeouts (the Job's php.ini) bound
+# every query WordPress makes, so a database that accepts connections and never answers fails
+# the run with a message instead of hanging it.
 set -euo pipefail
 
 : "${STORE_URL:?STORE_URL is not set}"
@@ -14,6 +20,7 @@ set -euo pipefail
 : "${WORDPRESS_ADMIN_USER:?WORDPRESS_ADMIN_USER is not set}"
 : "${WORDPRESS_ADMIN_PASSWORD:?WORDPRESS_ADMIN_PASSWORD is not set}"
 : "${WC_VERSION:?WC_VERSION is not set}"
+: "${WC_SOURCE_URL:?WC_SOURCE_URL is not set}"
 : "${STORE_CURRENCY:?STORE_CURRENCY is not set}"
 : "${STORE_COUNTRY:?STORE_COUNTRY is not set}"
 : "${STORE_ADDRESS:?STORE_ADDRESS is not set}"
@@ -26,6 +33,14 @@ set -euo pipefail
 WP_PATH=${WP_PATH:-/var/www/html}
 SETUP_TIMEOUT=${SETUP_TIMEOUT:-600}
 POLL_SECONDS=${POLL_SECONDS:-5}
+DB_CHECK_TIMEOUT=${DB_CHECK_TIMEOUT:-10}
+# WC_SHA256, when set, is the sha256 the WooCommerce archive must have; empty means the
+# installed files are checked against wordpress.org's published checksums instead.
+WC_SHA256=${WC_SHA256:-}
+DOWNLOAD_TIMEOUT=${DOWNLOAD_TIMEOUT:-600}
+# An archive larger than this is refused while it downloads.
+DOWNLOAD_MAX_BYTES=${DOWNLOAD_MAX_BYTES:-268435456}
+PAGES=(shop cart checkout myaccount)
 PERMALINKS='/%postname%/'
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -38,7 +53,9 @@ die() {
 	exit 1
 }
 
-wp() { command wp --path="$WP_PATH" "$@"; }
+# --url gives WordPress the host it would get from a web request (without it PHP warns about
+# HTTP_HOST on the first call, and multisite-aware code guesses).
+wp() { command wp --path="$WP_PATH" --url="$STORE_URL" "$@"; }
 # WooCommerce's commands go through its REST API and need an administrator.
 wc_cli() { wp wc "$@" --user="$WORDPRESS_ADMIN_USER"; }
 
@@ -60,8 +77,15 @@ wordpress_files_ready() {
 	[[ -s "$WP_PATH/wp-config.php" && -f "$WP_PATH/wp-includes/version.php" ]]
 }
 
+# database_ready makes one bounded connection attempt: db-ready.php sets its own connect and
+# read timeouts, and timeout(1) ends a PHP that hangs anyway.
 database_ready() {
-	php "$SCRIPT_DIR/db-ready.php"
+	local rc=0
+	DB_CHECK_TIMEOUT=$DB_CHECK_TIMEOUT timeout "$((DB_CHECK_TIMEOUT + 5))" php "$SCRIPT_DIR/db-ready.php" || rc=$?
+	if ((rc == 124 || rc == 143)); then
+		log "the database at ${WORDPRESS_DB_HOST:-?} did not answer within $((DB_CHECK_TIMEOUT + 5))s"
+	fi
+	return "$rc"
 }
 
 # ensure_option NAME VALUE [json] sets an option unless it already holds VALUE; with "json"
@@ -79,20 +103,40 @@ ensure_option() {
 	changed=1
 }
 
+# scrub prints its standard input with every form of the admin password WP-CLI could print
+# (as typed, and shell-quoted as WP-CLI echoes a prompted command) replaced.
+scrub() {
+	local text quoted sq="'"
+	text=$(cat)
+	quoted="${sq}${WORDPRESS_ADMIN_PASSWORD//${sq}/${sq}\\${sq}${sq}}${sq}"
+	text=${text//"$quoted"/[redacted]}
+	text=${text//"$WORDPRESS_ADMIN_PASSWORD"/[redacted]}
+	[[ -z "$text" ]] || printf '%s\n' "$text"
+}
+
 install_core() {
 	if wp core is-installed; then
 		log "WordPress is installed"
 		return 0
 	fi
 	log "installing WordPress at ${STORE_URL}"
-	printf '%s\n' "$WORDPRESS_ADMIN_PASSWORD" |
+	# WP-CLI echoes a command that used --prompt with the prompted values filled in; --quiet
+	# stops that, and scrub catches whatever a future WP-CLI prints instead.
+	local out rc=0
+	out=$(printf '%s\n' "$WORDPRESS_ADMIN_PASSWORD" |
 		wp core install \
 			--url="$STORE_URL" \
 			--title="$STORE_TITLE" \
 			--admin_user="$WORDPRESS_ADMIN_USER" \
 			--admin_email="$ADMIN_EMAIL" \
 			--skip-email \
-			--prompt=admin_password
+			--quiet \
+			--prompt=admin_password 2>&1) || rc=$?
+	printf '%s' "$out" | scrub
+	if ((rc != 0)); then
+		die "installing WordPress failed (exit ${rc})"
+	fi
+	log "WordPress is installed"
 	changed=1
 }
 
@@ -134,13 +178,60 @@ version_lt() {
 	return 1
 }
 
+# fetch_woocommerce downloads the WooCommerce archive from WC_SOURCE_URL (https, http or a
+# file:// path inside this container) into /tmp, bounded in time and size, checks it against
+# WC_SHA256 when one is pinned, and prints the archive's path.
+fetch_woocommerce() {
+	local archive=${TMPDIR:-/tmp}/woocommerce-${WC_VERSION}.zip out rc=0 got
+	rm -f "$archive"
+	log "fetching WooCommerce ${WC_VERSION} from ${WC_SOURCE_URL}" >&2
+	out=$(curl --fail --silent --show-error --location \
+		--proto '=https,http,file' --proto-redir '=https,http' \
+		--connect-timeout 30 --max-time "$DOWNLOAD_TIMEOUT" --max-filesize "$DOWNLOAD_MAX_BYTES" \
+		--output "$archive" "$WC_SOURCE_URL" 2>&1) || rc=$?
+	if ((rc != 0)); then
+		rm -f "$archive"
+		die "could not fetch WooCommerce ${WC_VERSION} from ${WC_SOURCE_URL}: ${out:-curl exit ${rc}}"
+	fi
+	if [[ -n "$WC_SHA256" ]]; then
+		got=$(sha256sum "$archive")
+		got=${got%% *}
+		if [[ "$got" != "$WC_SHA256" ]]; then
+			rm -f "$archive"
+			die "the WooCommerce archive from ${WC_SOURCE_URL} has sha256 ${got}, want ${WC_SHA256}; refusing to install it"
+		fi
+		log "WooCommerce archive matches sha256 ${WC_SHA256}" >&2
+	fi
+	printf '%s\n' "$archive"
+}
+
+# install_woocommerce_archive installs WooCommerce from a verified archive (replacing what is
+# there with --force) and checks that it holds the version asked for.
+install_woocommerce_archive() {
+	local archive got
+	archive=$(fetch_woocommerce)
+	wp plugin install "$archive" "$@"
+	rm -f "$archive"
+	got=$(wp plugin get woocommerce --field=version)
+	if [[ "$got" != "$WC_VERSION" ]]; then
+		die "the archive from ${WC_SOURCE_URL} holds WooCommerce ${got}, want ${WC_VERSION}"
+	fi
+	if [[ -z "$WC_SHA256" ]]; then
+		# No pinned archive checksum: the installed files must match the checksums wordpress.org
+		# publishes for this release.
+		log "checking WooCommerce's files against wordpress.org's checksums"
+		wp plugin verify-checksums woocommerce ||
+			die "WooCommerce ${WC_VERSION} from ${WC_SOURCE_URL} does not match wordpress.org's checksums"
+	fi
+}
+
 install_woocommerce() {
 	local installed upgraded=0
 	if wp plugin is-installed woocommerce; then
 		installed=$(wp plugin get woocommerce --field=version)
 		if version_lt "$installed" "$WC_VERSION"; then
 			log "upgrading WooCommerce ${installed} to ${WC_VERSION}"
-			wp plugin install woocommerce --version="$WC_VERSION" --force
+			install_woocommerce_archive --force
 			upgraded=1
 			changed=1
 		elif [[ "$installed" != "$WC_VERSION" ]]; then
@@ -151,7 +242,7 @@ install_woocommerce() {
 		fi
 	else
 		log "installing WooCommerce ${WC_VERSION}"
-		wp plugin install woocommerce --version="$WC_VERSION"
+		install_woocommerce_archive
 		changed=1
 	fi
 
@@ -179,33 +270,99 @@ configure_store() {
 	ensure_option woocommerce_coming_soon no
 	ensure_option woocommerce_store_pages_only no
 	ensure_option woocommerce_onboarding_profile '{"skipped":true}' json
-	ensure_option woocommerce_task_list_hidden yes
+	ensure_task_list_hidden
 	ensure_option woocommerce_allow_tracking no
 	ensure_option woocommerce_show_marketplace_suggestions no
 	ensure_option woocommerce_enable_guest_checkout yes
 }
 
-# page_published KEY succeeds when WooCommerce's KEY page (shop, cart, ...) exists and is published.
-page_published() {
-	local id status
-	id=$(wp option get "woocommerce_$1_page_id" 2>/dev/null) || return 1
-	[[ "$id" =~ ^[1-9][0-9]*$ ]] || return 1
-	status=$(wp post get "$id" --field=post_status 2>/dev/null) || return 1
-	[[ "$status" == publish ]]
+# ensure_task_list_hidden hides the onboarding task list. WooCommerce intercepts writes to the
+# old option woocommerce_task_list_hidden (it moves the value into
+# woocommerce_task_list_hidden_lists, deletes the option and makes the update report failure),
+# so the list of hidden task lists is written directly.
+ensure_task_list_hidden() {
+	local current
+	if current=$(wp option get woocommerce_task_list_hidden_lists --format=json 2>/dev/null); then
+		if [[ "$current" == *'"setup"'* ]]; then
+			return 0
+		fi
+		case $current in
+		'[]' | '{}' | '""' | null | false) current='["setup"]' ;;
+		'['*']') current="${current%]},\"setup\"]" ;;
+		'{'*'}') current="${current%\}},\"storectl\":\"setup\"}" ;;
+		*) current='["setup"]' ;;
+		esac
+	else
+		current='["setup"]'
+	fi
+	log "hiding the onboarding task list"
+	wp option update woocommerce_task_list_hidden_lists "$current" --format=json
+	changed=1
 }
 
-ensure_pages() {
-	local page missing=()
-	for page in shop cart checkout myaccount; do
-		page_published "$page" || missing+=("$page")
-	done
-	if ((${#missing[@]} == 0)); then
-		log "shop pages exist"
+# page_status KEY prints the status of WooCommerce's KEY page (shop, cart, ...), or "missing".
+page_status() {
+	local id status
+	if ! id=$(wp option get "woocommerce_$1_page_id" 2>/dev/null) || [[ ! "$id" =~ ^[1-9][0-9]*$ ]]; then
+		echo missing
 		return 0
 	fi
-	# The tool creates only the pages that are missing.
-	log "creating shop pages: ${missing[*]}"
-	wc_cli tool run install_pages
+	if ! status=$(wp post get "$id" --field=post_status 2>/dev/null); then
+		echo missing
+		return 0
+	fi
+	echo "$status"
+}
+
+# ensure_pages makes the shop's four pages exist and be published. WooCommerce's install_pages
+# tool recreates missing pages only (a page in draft, pending or private counts as present), so
+# those are published again here; a page in the bin is untrashed by the tool.
+ensure_pages() {
+	local page status id recreate=()
+	for page in "${PAGES[@]}"; do
+		status=$(page_status "$page")
+		case $status in
+		publish) ;;
+		missing | trash) recreate+=("$page") ;;
+		*)
+			id=$(wp option get "woocommerce_${page}_page_id")
+			log "publishing the ${page} page (${id}), which was ${status}"
+			wp post update "$id" --post_status=publish
+			changed=1
+			;;
+		esac
+	done
+	if ((${#recreate[@]} > 0)); then
+		log "creating shop pages: ${recreate[*]}"
+		wc_cli tool run install_pages
+		changed=1
+	fi
+	log "shop pages are published"
+}
+
+# hpos_enabled succeeds when WooCommerce keeps orders in its own tables.
+hpos_enabled() {
+	local v
+	v=$(wp option get woocommerce_custom_orders_table_enabled 2>/dev/null) && [[ "$v" == yes ]]
+}
+
+# ensure_order_storage gives the store the order storage a new WooCommerce install gets
+# (High-Performance Order Storage). WooCommerce switches a new shop over on the first admin
+# page load, which a store set up by WP-CLI alone never has. A store that already keeps orders
+# in the posts table is left alone: moving them is a migration an operator starts.
+ensure_order_storage() {
+	local legacy
+	if hpos_enabled; then
+		log "orders use WooCommerce's order tables"
+		return 0
+	fi
+	legacy=$(wp post list --post_type=shop_order --post_status=any --format=count)
+	if [[ "$legacy" != 0 ]]; then
+		log "${legacy} orders are kept in the posts table; leaving the order storage as it is (see 'wp wc hpos')"
+		return 0
+	fi
+	log "switching orders to WooCommerce's order tables"
+	wc_cli hpos enable
 	changed=1
 }
 
@@ -278,13 +435,19 @@ ensure_product() {
 
 # verify reads back what a working store needs and lists every problem before failing.
 verify() {
-	local problems=() ids found price status
+	local problems=() ids found price status page
 	if ! wp plugin is-active woocommerce; then
 		problems+=("WooCommerce is not active")
 	fi
 	if ! cod_enabled; then
 		problems+=("cash on delivery is not enabled")
 	fi
+	for page in "${PAGES[@]}"; do
+		status=$(page_status "$page")
+		if [[ "$status" != publish ]]; then
+			problems+=("the ${page} page is ${status}, want publish")
+		fi
+	done
 	ids=$(product_ids)
 	read -r -a found <<<"$ids"
 	if ((${#found[@]} != 1)); then
@@ -303,7 +466,7 @@ verify() {
 		printf 'setup: verification failed: %s\n' "${problems[@]}" >&2
 		exit 1
 	fi
-	log "verified: WooCommerce active, cash on delivery enabled, ${PRODUCT_SKU} at ${PRODUCT_PRICE}"
+	log "verified: WooCommerce active, cash on delivery enabled, shop pages published, ${PRODUCT_SKU} at ${PRODUCT_PRICE}"
 }
 
 main() {
@@ -315,6 +478,7 @@ main() {
 	ensure_permalinks
 	install_woocommerce
 	configure_store
+	ensure_order_storage
 	ensure_pages
 	enable_cod
 	ensure_shipping

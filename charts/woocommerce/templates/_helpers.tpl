@@ -88,8 +88,71 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* WordPress's database settings, shared by the WordPress container and the setup Job. */}}
-{{- define "woocommerce.wordpressDatabaseEnv" -}}
+{{/* The WooCommerce release the setup Job installs. */}}
+{{- define "woocommerce.wcVersion" -}}
+{{- default .Chart.AppVersion .Values.setup.woocommerce.version -}}
+{{- end -}}
+
+{{/* Where the setup Job fetches WooCommerce's archive: the values' url, else wordpress.org. */}}
+{{- define "woocommerce.wcSourceURL" -}}
+{{- default (printf "https://downloads.wordpress.org/plugin/woocommerce.%s.zip" (include "woocommerce.wcVersion" .)) .Values.setup.woocommerce.url -}}
+{{- end -}}
+
+{{/* The TCP port the setup Job needs outside the cluster for its WooCommerce source, or "" for a file. */}}
+{{- define "woocommerce.wcSourcePort" -}}
+{{- $u := urlParse (include "woocommerce.wcSourceURL" .) -}}
+{{- if eq $u.scheme "file" -}}
+{{- else if regexMatch ":[0-9]+$" $u.host -}}
+{{- regexFind "[0-9]+$" $u.host -}}
+{{- else if eq $u.scheme "http" -}}
+80
+{{- else -}}
+443
+{{- end -}}
+{{- end -}}
+
+{{/* Where the mail settings file is mounted in every pod that runs WordPress. */}}
+{{- define "woocommerce.mailFile" -}}/usr/local/etc/storectl/mail.php{{- end -}}
+
+{{/* One line on the store's mail: "off", or "smtp://host:port (tls, from ...)"; never a secret. */}}
+{{- define "woocommerce.mailSummary" -}}
+{{- with .Values.mail -}}
+{{- if .enabled -}}
+{{- printf "smtp://%s:%v %s from %s" .host .port .tls .from -}}
+{{- else -}}
+off
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The volume mount of the mail settings file, when mail is on. */}}
+{{- define "woocommerce.mailMount" -}}
+{{- if .Values.mail.enabled -}}
+- name: mail
+  mountPath: {{ include "woocommerce.mailFile" . }}
+  subPath: mail.php
+  readOnly: true
+{{- end -}}
+{{- end -}}
+
+{{/* The volume holding the mail settings file, when mail is on. */}}
+{{- define "woocommerce.mailVolume" -}}
+{{- if .Values.mail.enabled -}}
+- name: mail
+  configMap:
+    name: {{ include "woocommerce.fullname" . }}-wordpress
+    items:
+      - key: mail.php
+        path: mail.php
+{{- end -}}
+{{- end -}}
+
+{{/*
+WordPress's settings, shared by the WordPress container, the setup Job and the cron Job: the
+database, wp-config additions and, when mail is on, the SMTP server. The SMTP password comes
+from the Secret the values name and is never a value itself.
+*/}}
+{{- define "woocommerce.wordpressEnv" -}}
 - name: WORDPRESS_DB_HOST
   value: {{ include "woocommerce.mariadbHost" . }}
 - name: WORDPRESS_DB_NAME
@@ -105,4 +168,37 @@ seccompProfile:
   value: |
     define('FS_METHOD', 'direct');
     define('WP_MEMORY_LIMIT', '{{ .Values.wordpress.phpMemoryLimit }}');
+    {{- if .Values.cron.enabled }}
+    // Scheduled events run from the store's CronJob, not from visitors' requests.
+    define('DISABLE_WP_CRON', true);
+    {{- end }}
+    {{- if .Values.mail.enabled }}
+    require_once '{{ include "woocommerce.mailFile" . }}';
+    {{- end }}
+{{- with .Values.mail }}
+{{- if .enabled }}
+- name: STORE_SMTP_HOST
+  value: {{ .host | quote }}
+- name: STORE_SMTP_PORT
+  value: {{ .port | quote }}
+- name: STORE_SMTP_TLS
+  value: {{ .tls | quote }}
+- name: STORE_SMTP_FROM
+  value: {{ .from | quote }}
+- name: STORE_SMTP_FROM_NAME
+  value: {{ default (default $.Values.store.name $.Values.store.title) .fromName | quote }}
+- name: STORE_SMTP_USERNAME
+  value: {{ .username | quote }}
+{{- if .authSecret.name }}
+- name: STORE_SMTP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .authSecret.name }}
+      key: {{ .authSecret.key }}
+      # A missing Secret must not keep the store from starting: mail then fails to
+      # authenticate until the Secret exists and the pods restart.
+      optional: true
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end -}}
