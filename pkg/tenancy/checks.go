@@ -411,6 +411,38 @@ func hostName(c *checker, path string, v any) {
 
 var urlPathRe = regexp.MustCompile(`^[A-Za-z0-9._~%/+=-]*$`)
 
+// The chart opens egress to every address on the SMTP port and on the port of the WooCommerce
+// source, so these ports widen the store's NetworkPolicy: a user may choose among the usual
+// ones, and any port only when the operator opened networkPolicy.
+var (
+	smtpPorts = []int{25, 465, 587, 2525}
+	webPorts  = []int{80, 443, 8080, 8443}
+)
+
+func egressPort(what string, allowed []int) func(*checker, string, any) {
+	within := integer(1, 65535)
+	return func(c *checker, path string, v any) {
+		n := len(c.errs)
+		if within(c, path, v); len(c.errs) > n {
+			return
+		}
+		port, _ := number(v)
+		c.checkEgressPort(path, int(port), allowed)
+	}
+}
+
+func (c *checker) checkEgressPort(path string, port int, allowed []int) {
+	if c.opened("networkPolicy") || slices.Contains(allowed, port) {
+		return
+	}
+	text := make([]string, len(allowed))
+	for i, p := range allowed {
+		text[i] = strconv.Itoa(p)
+	}
+	c.refuse(path, "opens the store's egress to port %d on every address; allowed: %s (an operator can allow any port by opening networkPolicy with tenant-isolation-overrides)",
+		port, strings.Join(text, ", "))
+}
+
 // archiveURL accepts an http or https URL of plain characters, without credentials, query
 // or fragment, or a file:// path inside the setup image without "..".
 func archiveURL(c *checker, path string, v any) {
@@ -428,6 +460,12 @@ func archiveURL(c *checker, path string, v any) {
 		case "https", "http":
 			host := u.Hostname()
 			bad = host == "" || (net.ParseIP(host) == nil && len(validation.IsDNS1123Subdomain(strings.ToLower(host))) > 0)
+			if p := u.Port(); !bad && p != "" {
+				port, err := strconv.Atoi(p)
+				if bad = err != nil || port < 1 || port > 65535; !bad {
+					c.checkEgressPort(path, port, webPorts)
+				}
+			}
 		case "file":
 			bad = u.Host != "" || !strings.HasPrefix(u.Path, "/") || slices.Contains(strings.Split(u.Path, "/"), "..")
 		default:
