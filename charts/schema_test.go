@@ -57,6 +57,13 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 		{"mail password as a value", PresetLocal, map[string]any{"mail": map[string]any{"password": "hunter2"}}, []string{"/mail", "additional properties 'password' not allowed"}},
 		{"price as a number", PresetLocal, map[string]any{"setup": map[string]any{"sampleProduct": map[string]any{"price": 19.99}}}, []string{"/setup/sampleProduct/price", "want string"}},
 		{"currency not ISO", PresetLocal, map[string]any{"store": map[string]any{"currency": "dollars"}}, []string{"/store/currency", "does not match pattern"}},
+		{"NUL in the title", PresetLocal, map[string]any{"store": map[string]any{"title": "a\x00b"}}, []string{"/store/title", "does not match pattern"}},
+		{"newline in the city", PresetLocal, map[string]any{"store": map[string]any{"city": "a\nb"}}, []string{"/store/city", "does not match pattern"}},
+		{"escape in the product name", PresetLocal, map[string]any{"setup": map[string]any{"sampleProduct": map[string]any{"name": "\x1b[31m"}}}, []string{"/setup/sampleProduct/name", "does not match pattern"}},
+		{"snippet annotation", PresetLocal, map[string]any{"ingress": map[string]any{"annotations": map[string]any{"nginx.ingress.kubernetes.io/server-snippet": "x"}}}, []string{"invalid propertyName", "server-snippet"}},
+		{"invalid annotation key", PresetLocal, map[string]any{"wordpress": map[string]any{"podAnnotations": map[string]any{"a b": "x"}}}, []string{"invalid propertyName", "a b"}},
+		{"control character in an annotation", PresetLocal, map[string]any{"mariadb": map[string]any{"podAnnotations": map[string]any{"a": "x\ny"}}}, []string{"/mariadb/podAnnotations/a", "does not match pattern"}},
+		{"space in a database argument", PresetLocal, map[string]any{"mariadb": map[string]any{"extraArgs": []any{"--max-connections=1 --skip-grant-tables"}}}, []string{"/mariadb/extraArgs/0", "does not match pattern"}},
 		{"secret name invalid", PresetLocal, map[string]any{"credentials": map[string]any{"existingSecret": "My_Secret"}}, []string{"/credentials/existingSecret", "does not match pattern"}},
 	}
 	for _, tt := range tests {

@@ -187,7 +187,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"config file not YAML", "", []string{"--config", badYAML}, 2, []string{"invalid config file", "not valid YAML"}, 0},
 		{"config file unknown key", "", []string{"--config", badKey}, 2, []string{"invalid config file", `unknown key "colour"`, "allowed keys"}, 0},
 		{"config file bad value", "", []string{"--config", badValue}, 2, []string{"invalid config file", "whole number"}, 0},
-		{"values refused by the chart schema", "", []string{"--set", "wordpress.replicaCount=2"}, 2, []string{"schema", "replicaCount", "fix the --set"}, 0},
+		{"values storectl does not let users set", "", []string{"--set", "wordpress.replicaCount=2"}, 2, []string{"wordpress.replicaCount", "not a chart value", "correct the chart value"}, 0},
 		{"unreachable cluster", unreachable, nil, 6, []string{"127.0.0.1:1", "check that the cluster is running"}, 10 * time.Second},
 		{"unknown credentials", unknownToken, nil, 7, []string{"refresh your credentials"}, 10 * time.Second},
 		{"forbidden identity", forbidden, nil, 7, []string{"forbidden", "ClusterRole"}, 10 * time.Second},
@@ -332,12 +332,16 @@ func TestFailFastThroughTheBinary(t *testing.T) {
 		{"crashloop", annotation("mariadb", "fault", "crashloop"), []string{"database"}, "CrashLoopBackOff", 90 * time.Second},
 		{"job-fail", annotation("setup", "fault", "job-fail"), []string{"setup"}, "BackoffLimitExceeded", 120 * time.Second},
 		{"no-storage-class", []string{"--storage-class", "missing"}, []string{"database", "wordpress"}, "ProvisioningFailed", 90 * time.Second},
+		// The operator lets users size the quota (tenant-isolation-overrides) for this one.
 		{"quota", []string{"--set", `quota.hard.requests\.memory=300Mi`}, []string{"database", "wordpress", "setup"}, "FailedCreate", 60 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRunner(t, c.Kubeconfig)
+			if tt.name == "quota" {
+				configure(t, r, "tenant-isolation-overrides: [quota]\n")
+			}
 			name := uniqueStore("ff-" + tt.name)
 			t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "3m") })
 			start := time.Now()

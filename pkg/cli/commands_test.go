@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/storectl/storectl/pkg/audit"
+	"github.com/storectl/storectl/pkg/config"
 	"github.com/storectl/storectl/pkg/store"
 )
 
@@ -724,5 +725,48 @@ func TestUnclassifiedErrorsStillSayWhatToDo(t *testing.T) {
 	h.run("delete", "shop", "--yes")
 	if !strings.Contains(h.stderr(), "Next: run 'storectl delete shop --yes' again to finish") {
 		t.Errorf("stderr %q", h.stderr())
+	}
+}
+
+// Chart values that are storectl's are refused before the engine, the cluster or the audit
+// log is reached; the operator's setting opens isolation values.
+func TestCreateRefusesStorectlValues(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args      []string
+		overrides []string
+		code      int
+		want      string
+	}{
+		{[]string{"--set", "store.name=other"}, nil, ExitUsage, "value store.name is set by storectl"},
+		{[]string{"--set", "credentials.existingSecret=x"}, nil, ExitUsage, "credentials.existingSecret"},
+		{[]string{"--set", "limitRange.enabled=false"}, []string{"quota"}, ExitUsage, "limitRange.enabled"},
+		{[]string{"--set", `ingress.annotations.x\.io/configuration-snippet=x`}, nil, ExitUsage, "snippet"},
+		{[]string{"--set", "quota.enabled=false"}, []string{"quota"}, ExitOK, ""},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, false)
+			h.f.Config = func() (*config.Config, error) {
+				return &config.Config{Profile: "local", Domain: "127.0.0.1.nip.io", Timeout: 10 * time.Minute, MaxStores: 10,
+					IngressControllerLabels: map[string]string{"app.kubernetes.io/name": "ingress-nginx"}, TenantIsolationOverrides: tt.overrides}, nil
+			}
+			engineBuilt := false
+			h.f.Engine = func() (Engine, error) { engineBuilt = true; return h.eng, nil }
+			h.eng.create = func(context.Context, store.CreateOptions) (*store.Store, error) { return sampleStore("shop"), nil }
+			code := h.run(append([]string{"create", "shop"}, tt.args...)...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", code, tt.code, h.stderr())
+			}
+			if tt.code == ExitOK {
+				return
+			}
+			if !strings.Contains(h.stderr(), tt.want) {
+				t.Errorf("stderr lacks %q:\n%s", tt.want, h.stderr())
+			}
+			if engineBuilt || len(h.eng.Calls()) > 0 || len(h.audit.records) > 0 {
+				t.Errorf("refused values reached the engine (%v, %v) or the audit log (%d records)", engineBuilt, h.eng.Calls(), len(h.audit.records))
+			}
+		})
 	}
 }

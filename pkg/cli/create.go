@@ -45,6 +45,11 @@ database, WordPress, the WooCommerce setup and the ingress until the store is re
 The name is checked before anything reaches the cluster: 1-40 lowercase letters,
 digits and hyphens, starting with a letter, not ending with a hyphen, not reserved.
 
+--set and --values tune what is the user's: sizes, versions, images, texts, the
+sample product, mail. Values that decide the store's identity, credentials,
+isolation or host name are storectl's and are refused, naming the key, before
+anything reaches the cluster (see docs/security.md). --values reads at most 1 MiB.
+
 Running create again for a store whose create was interrupted resumes it.`,
 		Example: `  # Create a store and wait until it is ready
   storectl create shop
@@ -121,6 +126,15 @@ func createRun(ctx context.Context, opts *CreateOptions) (err error) {
 	ios := f.IOStreams
 	if opts.Timeout, err = f.timeout(opts.Timeout); err != nil {
 		return err
+	}
+	// Values that are storectl's to decide are refused before the cluster is touched, and
+	// before the attempt is recorded: nothing was done.
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if err := store.CheckValues(opts.Name, opts.Values, settingsFrom(cfg)); err != nil {
+		return explain(ctx, err, opts.Name, "create")
 	}
 
 	eng, err := f.Engine()

@@ -37,5 +37,6 @@ func settingsFrom(cfg *config.Config) store.Settings {
 		MaxStores:                  cfg.MaxStores,
 		ImagePullPolicy:            cfg.ImagePullPolicy,
 		Profile:                    cfg.Profile,
+		TenantIsolationOverrides:   cfg.TenantIsolationOverrides,
 	}
 }

@@ -36,7 +36,7 @@ type ExitCodeDoc struct {
 var ExitCodes = []ExitCodeDoc{
 	{ExitOK, "success"},
 	{ExitError, "error not covered below, including a store that failed to become ready"},
-	{ExitUsage, "usage: unknown command or flag, wrong arguments, malformed --set, missing --values file, values refused by the chart schema, invalid store name or type, invalid configuration or kubeconfig"},
+	{ExitUsage, "usage: unknown command or flag, wrong arguments, malformed --set, missing --values file, chart values refused by the chart schema or reserved to storectl (docs/security.md), a file over its size limit, invalid store name or type, invalid configuration or kubeconfig"},
 	{ExitNotFound, "the store does not exist"},
 	{ExitAlreadyExists, "the store already exists (also: it exists with a different type)"},
 	{ExitTimeout, "timed out waiting (--timeout)"},

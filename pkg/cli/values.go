@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"helm.sh/helm/v3/pkg/strvals"
 	"sigs.k8s.io/yaml"
+
+	"github.com/storectl/storectl/pkg/input"
 )
 
 // chartValues merges a --values file and --set pairs the way Helm does: the file first,
@@ -16,8 +17,10 @@ import (
 func chartValues(file string, sets []string) (map[string]any, error) {
 	values := map[string]any{}
 	if file != "" {
-		data, err := os.ReadFile(file)
+		data, err := input.ReadFile(file, "--values file", input.MaxValuesFile)
 		switch {
+		case errors.Is(err, input.ErrTooLarge):
+			return nil, &UsageError{Err: err}
 		case errors.Is(err, fs.ErrNotExist):
 			return nil, &UsageError{Err: fmt.Errorf("--values file %s does not exist; give the path of a YAML file of chart values", file)}
 		case err != nil:

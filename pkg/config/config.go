@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/storectl/storectl/pkg/audit"
+	"github.com/storectl/storectl/pkg/input"
 )
 
 // Keys of the settings. Each is also the name of the flag bound to it, the key in the config
@@ -34,6 +35,10 @@ const (
 	KeyAuditPath                  = "audit-path"
 	KeyKubeconfig                 = "kubeconfig"
 	KeyContext                    = "context"
+	// KeyTenantIsolationOverrides has no flag: only the operator's configuration (file or
+	// environment) opens isolation values to users, never a command line that also carries
+	// those users' values.
+	KeyTenantIsolationOverrides = "tenant-isolation-overrides"
 )
 
 // EnvPrefix starts the name of every environment variable storectl reads its settings from.
@@ -55,6 +60,7 @@ const (
 	kindInt
 	kindDuration
 	kindLabels
+	kindList
 )
 
 // keys lists every setting in the order they are shown.
@@ -75,6 +81,7 @@ var keys = []struct {
 	{KeyAuditPath, kindString},
 	{KeyKubeconfig, kindString},
 	{KeyContext, kindString},
+	{KeyTenantIsolationOverrides, kindList},
 }
 
 func kindOf(key string) (kind, bool) {
@@ -129,6 +136,9 @@ type Config struct {
 	Kubeconfig string
 	// Context is the kubeconfig context; empty means the current context.
 	Context string
+	// TenantIsolationOverrides are the isolation chart values (quota, limitRange,
+	// networkPolicy) that users may set in --set and --values; empty means none.
+	TenantIsolationOverrides []string
 
 	// File is the config file that was read, or empty when there was none.
 	File string
@@ -233,6 +243,11 @@ func (c *Config) value(key string) any {
 		return c.Kubeconfig
 	case KeyContext:
 		return c.Context
+	case KeyTenantIsolationOverrides:
+		if c.TenantIsolationOverrides == nil {
+			return []string{}
+		}
+		return slices.Clone(c.TenantIsolationOverrides)
 	}
 	return nil
 }
@@ -277,6 +292,7 @@ func defaults() map[string]any {
 		KeyAuditPath:                  audit.DefaultPath(),
 		KeyKubeconfig:                 "",
 		KeyContext:                    "",
+		KeyTenantIsolationOverrides:   []string{},
 	}
 }
 
@@ -291,10 +307,12 @@ func defaults() map[string]any {
 func Load(opts LoadOptions) (*Config, error) {
 	path, explicit, how := configPath(opts)
 	var file *fileLayer
-	if data, err := os.ReadFile(path); err == nil {
+	if data, err := input.ReadFile(path, "config file", input.MaxConfigFile); err == nil {
 		if file, err = parseFile(data, path); err != nil {
 			return nil, err
 		}
+	} else if errors.Is(err, input.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	} else if !errors.Is(err, os.ErrNotExist) || explicit {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w: config file %s (from %s) does not exist", ErrInvalidConfig, path, how)
@@ -416,6 +434,8 @@ func canonical(val any) any {
 		return formatLabels(x)
 	case time.Duration:
 		return x.String()
+	case []string:
+		return strings.Join(x, ",")
 	}
 	return val
 }
@@ -449,6 +469,12 @@ func (c *Config) set(key string, k kind, raw any, src Source) error {
 			return err
 		}
 		c.IngressControllerLabels = l
+	case kindList:
+		l, err := toList(raw, key, src)
+		if err != nil {
+			return err
+		}
+		c.TenantIsolationOverrides = l
 	default:
 		s, err := toString(raw, key, src)
 		if err != nil {
@@ -538,6 +564,32 @@ func toLabels(raw any, key string, src Source) (map[string]string, error) {
 		return map[string]string{}, nil
 	}
 	return nil, &ValueError{Key: key, Value: fmt.Sprint(raw), Source: src, Msg: "must be labels written as key=value,key=value"}
+}
+
+// toList reads a list written "a,b" (flags, environment, and the canonical form of the file's
+// YAML list); an empty string is an empty list.
+func toList(raw any, key string, src Source) ([]string, error) {
+	switch x := raw.(type) {
+	case string:
+		out := []string{}
+		for item := range strings.SplitSeq(x, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+		return out, nil
+	case []string:
+		return slices.Clone(x), nil
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, item := range x {
+			out = append(out, fmt.Sprint(item))
+		}
+		return out, nil
+	case nil:
+		return []string{}, nil
+	}
+	return nil, &ValueError{Key: key, Value: fmt.Sprint(raw), Source: src, Msg: "must be a list written a,b"}
 }
 
 // parseLabels reads "k=v,k2=v2" (the form of flags and environment variables); an empty

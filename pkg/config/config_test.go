@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -95,6 +96,7 @@ func TestLocalProfileIsTheDefault(t *testing.T) {
 		ImagePullPolicy:            "IfNotPresent",
 		Timeout:                    10 * time.Minute,
 		AuditPath:                  filepath.Join(e.stateHome, "storectl", "audit.db"),
+		TenantIsolationOverrides:   []string{},
 	}
 	got := *cfg
 	got.sources = nil
@@ -131,6 +133,7 @@ func TestProdProfile(t *testing.T) {
 		ImagePullPolicy:            "Always",
 		Timeout:                    10 * time.Minute,
 		AuditPath:                  filepath.Join(e.stateHome, "storectl", "audit.db"),
+		TenantIsolationOverrides:   []string{},
 	}
 	got := *cfg
 	got.sources = nil
@@ -704,4 +707,86 @@ func TestLabelsFromStringFlag(t *testing.T) {
 	if !reflect.DeepEqual(cfg.IngressControllerLabels, want) || cfg.Source(KeyIngressControllerLabels).Kind != SourceFlag {
 		t.Errorf("labels %v from %v, want %v from the flag", cfg.IngressControllerLabels, cfg.Source(KeyIngressControllerLabels), want)
 	}
+}
+
+// The isolation values an operator opens to users come from the file or the environment, and
+// only the isolation groups can be named.
+func TestTenantIsolationOverrides(t *testing.T) {
+	dir := t.TempDir()
+	write := func(content string) string {
+		p := filepath.Join(dir, fmt.Sprintf("c%d.yaml", len(content)))
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	t.Run("file", func(t *testing.T) {
+		isolate(t)
+		cfg, err := Load(LoadOptions{ConfigPath: write("tenant-isolation-overrides: [quota, limitRange]\n")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(cfg.TenantIsolationOverrides, []string{"quota", "limitRange"}) {
+			t.Errorf("overrides = %v", cfg.TenantIsolationOverrides)
+		}
+		if s := cfg.Source(KeyTenantIsolationOverrides); s.Kind != SourceFile || s.Line != 1 {
+			t.Errorf("source = %v", s)
+		}
+	})
+	t.Run("env", func(t *testing.T) {
+		isolate(t)
+		t.Setenv(EnvVar(KeyTenantIsolationOverrides), "networkPolicy, quota")
+		cfg, err := Load(LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(cfg.TenantIsolationOverrides, []string{"networkPolicy", "quota"}) {
+			t.Errorf("overrides = %v", cfg.TenantIsolationOverrides)
+		}
+	})
+	t.Run("default is none", func(t *testing.T) {
+		isolate(t)
+		cfg, err := Load(LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cfg.TenantIsolationOverrides) != 0 {
+			t.Errorf("overrides = %v, want none", cfg.TenantIsolationOverrides)
+		}
+	})
+	for _, tt := range []struct{ what, file, want string }{
+		{"identity", "tenant-isolation-overrides: [store.name]\n", `invalid tenant-isolation-overrides "store.name"`},
+		{"credentials", "tenant-isolation-overrides: [credentials]\n", "is not an isolation value"},
+		{"part of a group", "tenant-isolation-overrides: [quota.hard]\n", "allowed: limitRange, networkPolicy, quota"},
+		{"a boolean", "tenant-isolation-overrides: true\n", "must be a list"},
+		{"a list of lists", "tenant-isolation-overrides: [[quota]]\n", "plain names"},
+	} {
+		t.Run(tt.what, func(t *testing.T) {
+			isolate(t)
+			_, err := Load(LoadOptions{ConfigPath: write(tt.file)})
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want ErrInvalidConfig with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A config file that never ends, or is too large, is refused without reading it all.
+func TestConfigFileSizeLimit(t *testing.T) {
+	isolate(t)
+	for _, path := range []string{"/dev/zero", writeLarge(t)} {
+		_, err := Load(LoadOptions{ConfigPath: path})
+		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "larger than 1 MiB") {
+			t.Errorf("%s: err = %v", path, err)
+		}
+	}
+}
+
+func writeLarge(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(p, []byte("# "+strings.Repeat("x", 1<<20)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -66,5 +66,8 @@ func documented(v any) string {
 	if l, ok := v.(map[string]string); ok {
 		return formatLabels(l)
 	}
+	if l, ok := v.([]string); ok {
+		return strings.Join(l, ",")
+	}
 	return fmt.Sprint(v)
 }

@@ -39,6 +39,7 @@ func ExampleProfile() {
 	//   timeout: 10m0s
 	//   kubeconfig: (empty)
 	//   context: (empty)
+	//   tenant-isolation-overrides: []
 	// prod:
 	//   domain: (empty)
 	//   ingress-class: traefik
@@ -51,6 +52,7 @@ func ExampleProfile() {
 	//   timeout: 10m0s
 	//   kubeconfig: (empty)
 	//   context: (empty)
+	//   tenant-isolation-overrides: []
 }
 
 // A command binds its flags by key name; Load layers them over the environment, the config

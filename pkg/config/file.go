@@ -39,7 +39,7 @@ func (e *FileError) Error() string {
 func (e *FileError) Unwrap() error { return ErrInvalidConfig }
 
 type fileValue struct {
-	value any // string, int, time.Duration or map[string]string
+	value any // string, int, time.Duration, map[string]string or []string
 	line  int
 }
 
@@ -223,6 +223,19 @@ func parseSetting(k, v *yaml.Node, into map[string]fileValue, fail func(int, str
 			return err
 		}
 		val = labels
+	case kindList:
+		if v.Kind != yaml.SequenceNode {
+			return fail(v.Line, "%s must be a list, such as [quota, limitRange], not %s", where, describe(v))
+		}
+		items := []string{}
+		for _, item := range v.Content {
+			item = deref(item)
+			if item.Kind != yaml.ScalarNode || isNull(item) || strings.Contains(item.Value, ",") {
+				return fail(item.Line, "items of %s must be plain names, not %s", where, describe(item))
+			}
+			items = append(items, item.Value)
+		}
+		val = items
 	}
 	into[key] = fileValue{value: val, line: k.Line}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/storectl/storectl/pkg/tenancy"
 )
 
 // maxStoreNameLength is the longest store name the engine accepts; a store's host name is
@@ -120,6 +122,14 @@ func (c *Config) Validate() error {
 
 	if c.Timeout <= 0 {
 		bad(KeyTimeout, c.Timeout.String(), "must be longer than zero, for example 10m")
+	}
+
+	open := tenancy.IsolationPaths()
+	for _, o := range c.TenantIsolationOverrides {
+		if !slices.Contains(open, o) {
+			bad(KeyTenantIsolationOverrides, o, "is not an isolation value an operator can open to users; allowed: "+strings.Join(open, ", ")+
+				" (a store's identity, credentials, host name and settings are never the users')")
+		}
 	}
 
 	if strings.TrimSpace(c.AuditPath) == "" {

@@ -17,6 +17,9 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/storectl/storectl/pkg/input"
 )
 
 // Client tuning. A CLI issues short bursts of requests (cluster-wide lists, an
@@ -56,8 +59,17 @@ func NewClients(kubeconfig, context string) (*Clients, error) {
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: context}
 	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 
+	// client-go reads these files whole; a device or a huge file must not exhaust memory.
+	for _, p := range rules.GetLoadingPrecedence() {
+		if err := input.CheckFile(p, "kubeconfig", input.MaxKubeconfig); err != nil {
+			return nil, &Error{Kind: KindConfig, Err: fmt.Errorf("load kubeconfig: %w", err)}
+		}
+	}
 	raw, err := loader.RawConfig()
 	if err != nil {
+		return nil, &Error{Kind: KindConfig, Err: fmt.Errorf("load kubeconfig: %w", err)}
+	}
+	if err := checkReferencedFiles(&raw); err != nil {
 		return nil, &Error{Kind: KindConfig, Err: fmt.Errorf("load kubeconfig: %w", err)}
 	}
 	ctxName := context
@@ -80,6 +92,30 @@ func NewClients(kubeconfig, context string) (*Clients, error) {
 		Server:     cfg.Host,
 		Context:    ctxName,
 	}, nil
+}
+
+// checkReferencedFiles applies the kubeconfig limit to the certificate, key and token files
+// the kubeconfig names, which client-go reads whole when it builds the transport.
+func checkReferencedFiles(raw *clientcmdapi.Config) error {
+	for name, c := range raw.Clusters {
+		if c.CertificateAuthority == "" {
+			continue
+		}
+		if err := input.CheckFile(c.CertificateAuthority, "file", input.MaxKubeconfig); err != nil {
+			return fmt.Errorf("certificate-authority of cluster %s: %w", name, err)
+		}
+	}
+	for name, u := range raw.AuthInfos {
+		for what, p := range map[string]string{"client-certificate": u.ClientCertificate, "client-key": u.ClientKey, "tokenFile": u.TokenFile} {
+			if p == "" {
+				continue
+			}
+			if err := input.CheckFile(p, "file", input.MaxKubeconfig); err != nil {
+				return fmt.Errorf("%s of user %s: %w", what, name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Tune applies storectl's rate limits and dial timeout to cfg.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -123,5 +124,38 @@ func TestIdentity(t *testing.T) {
 	})
 	if got := Identity(context.Background(), denied); got != "" {
 		t.Errorf("Identity when forbidden = %q, want empty", got)
+	}
+}
+
+// Kubeconfigs, and the files they name, that never end or are too large are configuration
+// errors found before client-go reads them whole.
+func TestNewClientsBoundsFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	big := write("big", strings.Repeat("#", 17<<20))
+	tokenFile := write("token-file", strings.Replace(kubeconfig, "{token: not-a-secret}", "{tokenFile: /dev/zero}", 1))
+	caFile := write("ca-file", strings.Replace(kubeconfig, "insecure-skip-tls-verify: true}", "certificate-authority: "+big+"}", 1))
+	for _, tt := range []struct {
+		what, path, env, want string
+	}{
+		{"a device", "/dev/zero", "", "kubeconfig /dev/zero is not a regular file"},
+		{"a device in $KUBECONFIG", "", write("ok", kubeconfig) + string(os.PathListSeparator) + "/dev/zero", "/dev/zero is not a regular file"},
+		{"too large", big, "", "larger than 16 MiB"},
+		{"a token file that never ends", tokenFile, "", "tokenFile of user u: file /dev/zero is not a regular file"},
+		{"a certificate too large", caFile, "", "certificate-authority of cluster one: file " + big + " is larger than 16 MiB"},
+	} {
+		t.Run(tt.what, func(t *testing.T) {
+			t.Setenv("KUBECONFIG", tt.env)
+			_, err := NewClients(tt.path, "")
+			if Classify(err) != KindConfig || !strings.Contains(fmt.Sprint(err), tt.want) {
+				t.Errorf("err = %v, want a configuration error with %q", err, tt.want)
+			}
+		})
 	}
 }

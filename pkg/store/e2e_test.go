@@ -209,8 +209,9 @@ func TestFailFast(t *testing.T) {
 		{"no-storage-class", nil, store.Settings{StorageClass: "missing"}, "", "", 90 * time.Second},
 		{"unschedulable", map[string]any{"quota": map[string]any{"enabled": false}, "limitRange": map[string]any{"enabled": false},
 			"wordpress": map[string]any{"resources": map[string]any{"requests": map[string]any{"memory": "4000Gi"}, "limits": map[string]any{"memory": "4000Gi"}}}},
-			store.Settings{}, "wordpress", "Unschedulable", 60 * time.Second},
-		{"quota", map[string]any{"quota": map[string]any{"hard": map[string]any{"requests.memory": "300Mi"}}}, store.Settings{}, "", "FailedCreate", 60 * time.Second},
+			store.Settings{TenantIsolationOverrides: []string{"quota", "limitRange"}}, "wordpress", "Unschedulable", 60 * time.Second},
+		{"quota", map[string]any{"quota": map[string]any{"hard": map[string]any{"requests.memory": "300Mi"}}},
+			store.Settings{TenantIsolationOverrides: []string{"quota"}}, "", "FailedCreate", 60 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/storectl/storectl/charts"
 	"github.com/storectl/storectl/pkg/release"
+	"github.com/storectl/storectl/pkg/tenancy"
 )
 
 // DefaultLockNamespace holds the cluster-wide create lock.
@@ -112,7 +113,7 @@ func (e *Engine) URLs(name string) (string, string) {
 // then the user's values. Secrets never enter values: the chart reads the
 // credentials Secret storectl creates.
 func (e *Engine) values(name string, user map[string]any) (map[string]any, error) {
-	if err := checkNoSecrets("", user); err != nil {
+	if err := CheckValues(name, user, e.settings); err != nil {
 		return nil, err
 	}
 	out := map[string]any{}
@@ -168,6 +169,25 @@ func (e *Engine) settingsValues(name string) map[string]any {
 		v["image"] = map[string]any{"pullPolicy": s.ImagePullPolicy}
 	}
 	return v
+}
+
+// CheckValues refuses user chart values that are storectl's to decide (identity,
+// credentials, isolation, host names, settings), or malformed, naming each key; see
+// pkg/tenancy for the table. It makes no API call, so callers can refuse a command before
+// touching the cluster. The error wraps ErrInvalidValues.
+func CheckValues(name string, user map[string]any, s Settings) error {
+	if err := checkNoSecrets("", user); err != nil {
+		return err
+	}
+	err := tenancy.Check(user, tenancy.Policy{
+		Store:             name,
+		IngressController: s.IngressControllerPodLabels["app.kubernetes.io/name"],
+		Overrides:         s.TenantIsolationOverrides,
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidValues, err)
+	}
+	return nil
 }
 
 // checkNoSecrets refuses values that look like they carry a password: Helm

@@ -183,6 +183,9 @@ func TestCreateRefusals(t *testing.T) {
 		{"unknown type", CreateOptions{Name: "shop", Type: "magento"}, ErrUnknownType, "magento", true},
 		{"secret in values", CreateOptions{Name: "shop", Values: map[string]any{"mariadb": map[string]any{"rootPassword": "x"}}}, ErrInvalidValues, "mariadb.rootPassword", true},
 		{"values outside the chart schema", CreateOptions{Name: "shop", Values: map[string]any{"wordpress": map[string]any{"replicaCount": 2}}}, ErrInvalidValues, "replicaCount", true},
+		{"another store's host name", CreateOptions{Name: "shop", Values: map[string]any{"store": map[string]any{"name": "other"}}}, ErrInvalidValues, "store.name", true},
+		{"isolation removed", CreateOptions{Name: "shop", Values: map[string]any{"limitRange": map[string]any{"enabled": false}}}, ErrInvalidValues, "limitRange.enabled", true},
+		{"a NUL in the title", CreateOptions{Name: "shop", Values: map[string]any{"store": map[string]any{"title": "a\x00b"}}}, ErrInvalidValues, "store.title", true},
 		{"type mismatch", CreateOptions{Name: "other"}, ErrTypeMismatch, "shopify", false},
 		{"terminating", CreateOptions{Name: "gone"}, ErrTerminating, "storectl wait gone --for deleted", false},
 		{"namespace not ours", CreateOptions{Name: "foreign"}, ErrAlreadyExists, "not created by storectl", false},
@@ -465,7 +468,7 @@ func TestValuesLayering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := e.values("shop", map[string]any{"image": map[string]any{"pullPolicy": "IfNotPresent"}})
+	v, err := e.values("shop", map[string]any{"wordpress": map[string]any{"maxRequestWorkers": 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,8 +476,31 @@ func TestValuesLayering(t *testing.T) {
 	if ing["className"] != "traefik" || ing["annotations"].(map[string]any)["a"] != "b" {
 		t.Errorf("ingress = %v: settings must override the preset and keep its other keys", ing)
 	}
-	if v["image"].(map[string]any)["pullPolicy"] != "IfNotPresent" {
-		t.Errorf("user values must win: %v", v["image"])
+	if v["wordpress"].(map[string]any)["maxRequestWorkers"] != 4 {
+		t.Errorf("user values must win over the preset: %v", v["wordpress"])
+	}
+	if v["image"].(map[string]any)["pullPolicy"] != "Always" {
+		t.Errorf("the pull policy setting must win over the preset: %v", v["image"])
+	}
+	// What the settings decide is not the user's to change: it is refused, never dropped.
+	for _, user := range []map[string]any{
+		{"image": map[string]any{"pullPolicy": "IfNotPresent"}},
+		{"store": map[string]any{"name": "other"}},
+		{"credentials": map[string]any{"existingSecret": "other-credentials"}},
+		{"quota": map[string]any{"enabled": false}},
+	} {
+		if _, err := e.values("shop", user); !errors.Is(err, ErrInvalidValues) {
+			t.Errorf("values(%v) = %v, want ErrInvalidValues", user, err)
+		}
+	}
+	// An operator's opt-in opens an isolation value, and only that one.
+	e.settings.TenantIsolationOverrides = []string{"quota"}
+	v, err = e.values("shop", map[string]any{"quota": map[string]any{"enabled": false}})
+	if err != nil || v["quota"].(map[string]any)["enabled"] != false {
+		t.Errorf("quota opened by the operator: %v, %v", err, v["quota"])
+	}
+	if _, err := e.values("shop", map[string]any{"limitRange": map[string]any{"enabled": false}}); !errors.Is(err, ErrInvalidValues) {
+		t.Errorf("limitRange was not opened, got %v", err)
 	}
 	if v["credentials"].(map[string]any)["existingSecret"] != "shop-credentials" || v["store"].(map[string]any)["domain"] != "d.test" {
 		t.Errorf("settings values missing: %v", v)

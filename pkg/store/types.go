@@ -127,6 +127,9 @@ type Settings struct {
 	ImagePullPolicy string
 	// Profile selects the chart preset (local or prod); "" means none.
 	Profile string
+	// TenantIsolationOverrides are the isolation values (tenancy.IsolationPaths) the
+	// operator lets users set in chart values; empty means none.
+	TenantIsolationOverrides []string
 }
 
 // CreateOptions configures Create.
