@@ -12,6 +12,8 @@ LDFLAGS   := -s -w \
 	-X github.com/storectl/storectl/pkg/cli.commit=$(COMMIT) \
 	-X github.com/storectl/storectl/pkg/cli.date=$(DATE)
 GOTESTFLAGS ?=
+GOLANGCI_LINT_VERSION ?= v2.6.2
+GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
 
 .PHONY: all build test unit e2e lint completions docs demo clean
 
@@ -33,8 +35,9 @@ unit:
 e2e: build
 	hack/run-tests.sh e2e
 
-## lint: go vet, gofmt and shellcheck
-lint:
+## lint: golangci-lint (.golangci.yml), go vet, gofmt and shellcheck
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
 	$(GO) vet ./...
 	test -z "$$(gofmt -l cmd pkg charts hack)" || { gofmt -l cmd pkg charts hack; exit 1; }
 	shellcheck hack/*.sh .ci/run charts/woocommerce/files/*.sh
@@ -50,6 +53,10 @@ docs:
 ## demo: start the sandbox cluster and run storectl against it for real
 demo: build
 	hack/demo.sh
+
+## golangci-lint: install the pinned golangci-lint
+$(GOLANGCI_LINT):
+	GOFLAGS=-mod=mod $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 clean:
 	rm -rf bin dist

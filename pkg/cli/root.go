@@ -12,7 +12,6 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/storectl/storectl/pkg/config"
 	"github.com/storectl/storectl/pkg/kube"
@@ -185,12 +184,6 @@ func parseOutput(cmd *cobra.Command, value string, formats ...output.Format) (ou
 		return "", &UsageError{Err: err, Cmd: cmd.CommandPath()}
 	}
 	return f, nil
-}
-
-// flagChanged reports whether the user set a flag on the command line.
-func flagChanged(fs *pflag.FlagSet, name string) bool {
-	fl := fs.Lookup(name)
-	return fl != nil && fl.Changed
 }
 
 // interruptedError marks an error that ended a command the user had already interrupted.

@@ -35,7 +35,7 @@ func chartValues(file string, sets []string) (map[string]any, error) {
 	}
 	for _, s := range sets {
 		if err := strvals.ParseInto(s, values); err != nil {
-			return nil, &UsageError{Err: fmt.Errorf("malformed --set %q: %v; write key=value, nested keys with dots (a.b=c), lists as {a,b}", s, err)}
+			return nil, &UsageError{Err: fmt.Errorf("malformed --set %q: %w; write key=value, nested keys with dots (a.b=c), lists as {a,b}", s, err)}
 		}
 	}
 	return values, nil

@@ -212,7 +212,8 @@ func (p *Progress) redraw() {
 		b.WriteByte('\n')
 		p.drawn++
 	}
-	io.WriteString(p.w, b.String())
+	// A terminal that went away is no reason to fail the operation being shown.
+	_, _ = io.WriteString(p.w, b.String())
 }
 
 func (p *Progress) line(s *progressStep, running bool) string {

@@ -17,7 +17,10 @@ import (
 	"github.com/storectl/storectl/pkg/release"
 )
 
-// Credentials Secret keys (the chart reads them through secretKeyRef).
+// Credentials Secret keys (the chart reads them through secretKeyRef): names of keys, not
+// credentials.
+//
+//nolint:gosec // G101 takes the key names for passwords.
 const (
 	KeyRootPassword  = "mariadb-root-password"
 	KeyDBPassword    = "mariadb-password"
@@ -175,7 +178,7 @@ func (e *Engine) recordFailure(name string, cause error) {
 	var se *Error
 	reason := errMessage(cause)
 	if errors.As(cause, &se) {
-		if se.Err == ErrTimeout {
+		if errors.Is(se.Err, ErrTimeout) {
 			return // still converging: `storectl wait` may see it finish
 		}
 		reason = se.Error()
@@ -352,10 +355,7 @@ func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, dea
 		timer := time.NewTimer(time.Until(deadline))
 		defer timer.Stop()
 	loop:
-		for {
-			if len(w.snapshot(time.Time{}).Jobs) > 0 {
-				break
-			}
+		for len(w.snapshot(time.Time{}).Jobs) == 0 {
 			select {
 			case err := <-installDone:
 				if err != nil {

@@ -120,7 +120,7 @@ func (e *Engine) values(name string, user map[string]any) (map[string]any, error
 	if e.preset != nil && e.settings.Profile != "" {
 		p, err := e.preset(e.settings.Profile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: profile %q: %v", ErrInvalidValues, e.settings.Profile, err)
+			return nil, fmt.Errorf("%w: profile %q: %w", ErrInvalidValues, e.settings.Profile, err)
 		}
 		merge(out, p)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	mrand "math/rand/v2"
 	"time"
 
@@ -38,21 +39,6 @@ type heldLock struct {
 	holder string
 }
 
-// lockHolder reports who holds a live lease, or "".
-func (e *Engine) lockHolder(ctx context.Context, ns, name string) (string, error) {
-	l, err := e.kube.CoordinationV1().Leases(ns).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	if e.leaseLive(l) {
-		return ptr.Deref(l.Spec.HolderIdentity, ""), nil
-	}
-	return "", nil
-}
-
 func (e *Engine) leaseLive(l *coordinationv1.Lease) bool {
 	h := ptr.Deref(l.Spec.HolderIdentity, "")
 	if h == "" || l.Spec.RenewTime == nil {
@@ -67,7 +53,7 @@ func (e *Engine) leaseLive(l *coordinationv1.Lease) bool {
 func (e *Engine) tryLock(ctx context.Context, ns, name string, dur time.Duration) (ok bool, holder string, err error) {
 	leases := e.kube.CoordinationV1().Leases(ns)
 	now := metav1.NewMicroTime(e.now())
-	secs := int32((dur + time.Second - 1) / time.Second)
+	secs := int32(min((dur+time.Second-1)/time.Second, math.MaxInt32)) //nolint:gosec // clamped to MaxInt32
 	l, err := leases.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		nl := &coordinationv1.Lease{
@@ -123,7 +109,7 @@ func (e *Engine) lock(ctx context.Context, store, ns, name string, dur, wait tim
 		select {
 		case <-ctx.Done():
 			return nil, interrupted(store, "waiting for lock "+ns+"/"+name, "")
-		case <-time.After(time.Duration(50+mrand.IntN(200)) * time.Millisecond):
+		case <-time.After(time.Duration(50+mrand.IntN(200)) * time.Millisecond): //nolint:gosec // jitter, not a secret
 		}
 	}
 	rctx, stop := context.WithCancel(context.Background())

@@ -124,7 +124,7 @@ func settled(s Snapshot, st Status) Status {
 	}
 	for _, c := range st.Components {
 		// List reads no Ingresses; the ingress is judged from the release there.
-		if !c.Ready && !(s.Partial && c.Name == ComponentIngress) {
+		if !c.Ready && (!s.Partial || c.Name != ComponentIngress) {
 			return st
 		}
 	}
@@ -209,7 +209,7 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 	sel := LabelManagedBy + "=" + ManagedBy + "," + LabelStore
 	if o.Selector != "" {
 		if _, err := labels.Parse(o.Selector); err != nil {
-			return nil, fmt.Errorf("%w: selector %q: %v", ErrInvalidValues, o.Selector, err)
+			return nil, fmt.Errorf("%w: selector %q: %w", ErrInvalidValues, o.Selector, err)
 		}
 		sel += "," + o.Selector
 	}
