@@ -156,21 +156,28 @@ func deleteOne(ctx context.Context, opts *DeleteOptions, name string) (err error
 	trail := beginAudit(ctx, f, "delete", name)
 	chartVersion := ""
 	defer func() { trail.end(ctx, chartVersion, err) }()
+	// --timeout bounds the whole command, this first read included.
+	deadline := time.Now().Add(opts.Timeout)
 	// The record names the chart version being removed; a store that cannot be read is
 	// still deleted, the engine reports why if it cannot.
-	if s, gerr := eng.Get(ctx, name); gerr == nil && s != nil {
+	gctx, cancel := context.WithDeadline(ctx, deadline)
+	if s, gerr := eng.Get(gctx, name); gerr == nil && s != nil {
 		chartVersion = s.ChartVersion
 	}
+	cancel()
 	st := ios.StderrStyles()
 	fmt.Fprintf(ios.ErrOut, "Deleting store %s\n", st.Key.Render(name))
 	progress, onProgress := newProgress(f)
+	var retained []store.RetainedVolume
 	err = eng.Delete(ctx, name, store.DeleteOptions{
 		Wait:           opts.Wait,
-		Timeout:        opts.Timeout,
+		Timeout:        max(time.Until(deadline), time.Millisecond),
 		IgnoreNotFound: opts.IgnoreNotFound,
 		OnProgress:     onProgress,
+		OnRetained:     func(v []store.RetainedVolume) { retained = v },
 	})
 	progress.Stop()
+	printRetained(ios, name, retained)
 	if err != nil {
 		err = explain(ctx, err, name, "delete")
 		if ExitCode(err) == ExitTimeout || errors.Is(err, store.ErrFailed) {
@@ -185,4 +192,27 @@ func deleteOne(ctx context.Context, opts *DeleteOptions, name string) (err error
 			st.Muted.Render("Next:"), st.Code.Render("storectl wait "+name+" --for deleted"))
 	}
 	return nil
+}
+
+// printRetained tells what a deleted store left behind on purpose: volumes whose reclaim
+// policy is Retain, still holding its data, and how to remove or reuse them.
+func printRetained(ios *output.IOStreams, name string, vols []store.RetainedVolume) {
+	if len(vols) == 0 {
+		return
+	}
+	st := ios.StderrStyles()
+	fmt.Fprintf(ios.ErrOut, "%s store %s left %d volume(s) whose reclaim policy is Retain; they still hold its data:\n",
+		st.Warn.Render("Note:"), name, len(vols))
+	names := make([]string, 0, len(vols))
+	for _, v := range vols {
+		class := ""
+		if v.StorageClass != "" {
+			class = ", StorageClass " + v.StorageClass
+		}
+		fmt.Fprintf(ios.ErrOut, "  %s (was claim %s%s, %s)\n", v.Name, v.Claim, class, v.Phase)
+		names = append(names, v.Name)
+	}
+	fmt.Fprintf(ios.ErrOut, "%s remove them with %s (and the disk behind them, as your storage requires),\n",
+		st.Muted.Render("Next:"), st.Code.Render("kubectl delete pv "+strings.Join(names, " ")))
+	fmt.Fprintf(ios.ErrOut, "      or reuse one as described under \"Retained volumes\" in docs/reliability.md; a new store %s does not get them back by itself\n", name)
 }

@@ -69,6 +69,9 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 		timeout = DefaultTimeout
 	}
 	deadline := time.Now().Add(timeout)
+	// Every call below ends by the deadline, also against a silent API server.
+	ctx, cancelDeadline := context.WithDeadline(ctx, deadline)
+	defer cancelDeadline()
 	start := e.now()
 	name, ns := o.Name, Namespace(o.Name)
 	pt := newProgressTracker(o.OnProgress, e.now)
@@ -135,8 +138,8 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 	installCtx, cancelInstall := context.WithCancel(ctx)
 	defer cancelInstall()
 	if apply {
-		if !w.synced(ctx) {
-			return nil, interrupted(name, "install", "")
+		if err := w.sync(ctx, "reading the store before the install", ""); err != nil {
+			return nil, err
 		}
 		w.markJobsStale()
 		installDone = make(chan error, 1)
@@ -207,7 +210,7 @@ func terminatingErr(name string) error {
 func (e *Engine) ensureNamespace(ctx context.Context, name, typ string, timeout time.Duration) (existed bool, err error) {
 	ns := Namespace(name)
 	check := func(n *corev1.Namespace) error {
-		if n.Labels[LabelManagedBy] != ManagedBy || n.Labels[LabelStore] != name {
+		if !IsStore(n, name) {
 			return &Error{Err: ErrAlreadyExists, Store: name, Reason: "NamespaceNotManaged",
 				Message: fmt.Sprintf("namespace %s exists but was not created by storectl", ns),
 				Next:    "choose another store name"}
@@ -250,13 +253,14 @@ func (e *Engine) ensureNamespace(ctx context.Context, name, typ string, timeout 
 		return false, clusterErr(ctx, name, "read namespace "+ns, err)
 	}
 	if max := e.settings.MaxStores; max > 0 {
-		list, err := e.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + ManagedBy + "," + LabelStore})
+		list, err := e.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: storeSelector})
 		if err != nil {
 			return false, clusterErr(ctx, name, "count stores", err)
 		}
 		count := 0
-		for _, n := range list.Items {
-			if n.DeletionTimestamp == nil && n.Status.Phase != corev1.NamespaceTerminating {
+		for i := range list.Items {
+			n := &list.Items[i]
+			if _, ok := StoreName(n); ok && n.DeletionTimestamp == nil && n.Status.Phase != corev1.NamespaceTerminating {
 				count++
 			}
 		}
@@ -341,8 +345,8 @@ func password(n int) (string, error) {
 // hook Job exists (Helm applied every resource) or the install ended.
 func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, deadline time.Time, installDone chan error) (*Store, error) {
 	if installDone != nil {
-		if !w.synced(ctx) {
-			return nil, interrupted(name, "install", "")
+		if err := w.sync(ctx, "following the install", ""); err != nil {
+			return nil, err
 		}
 		timer := time.NewTimer(time.Until(deadline))
 		defer timer.Stop()
@@ -361,7 +365,10 @@ func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, dea
 			case <-timer.C:
 				break loop
 			case <-ctx.Done():
-				return nil, interrupted(name, "install", "")
+				if cancelled(ctx) {
+					return nil, interrupted(name, "install", "")
+				}
+				break loop
 			}
 		}
 	}
@@ -370,7 +377,7 @@ func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, dea
 
 // installErr classifies an error returned by the release manager.
 func installErr(ctx context.Context, name string, err error) error {
-	if ctx.Err() != nil {
+	if cancelled(ctx) {
 		return interrupted(name, "install", "")
 	}
 	msg := err.Error()

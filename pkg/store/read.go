@@ -93,13 +93,24 @@ func (e *Engine) readNamespace(ctx context.Context, snap *Snapshot) error {
 func (e *Engine) storeNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
 	ns := Namespace(name)
 	n, err := e.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) || (err == nil && n.Labels[LabelManagedBy] != ManagedBy) {
+	if apierrors.IsNotFound(err) {
 		return nil, notFound(name)
 	}
 	if err != nil {
 		return nil, clusterErr(ctx, name, "read namespace "+ns, err)
 	}
+	if !IsStore(n, name) {
+		return nil, notAStore(name)
+	}
 	return n, nil
+}
+
+// notAStore reports a namespace named like a store that fails IsStore: to
+// storectl that store does not exist, and the namespace is not its to touch.
+func notAStore(name string) error {
+	return &Error{Err: ErrNotFound, Store: name, Reason: "NotAStore",
+		Message: fmt.Sprintf("no store named %q: namespace %s exists but is not a store (it lacks the labels %s=%s and %s=%s); storectl leaves it untouched",
+			name, Namespace(name), LabelManagedBy, ManagedBy, LabelStore, name)}
 }
 
 func notFound(name string) error {
@@ -199,7 +210,7 @@ func recentEvents(evs []corev1.Event, max int) []Event {
 // read (they would cost a call per store or a cluster-wide event list), so
 // List's status is based on workloads and releases; Get is the detailed view.
 func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
-	sel := LabelManagedBy + "=" + ManagedBy + "," + LabelStore
+	sel := storeSelector
 	if o.Selector != "" {
 		if _, err := labels.Parse(o.Selector); err != nil {
 			return nil, fmt.Errorf("%w: selector %q: %v", ErrInvalidValues, o.Selector, err)
@@ -240,8 +251,8 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 	now := e.now()
 	for i := range nsl.Items {
 		n := &nsl.Items[i]
-		name := n.Labels[LabelStore]
-		if Namespace(name) != n.Name {
+		name, ok := StoreName(n)
+		if !ok {
 			continue
 		}
 		snaps[n.Name] = &Snapshot{Name: name, Namespace: n, Partial: true, Now: now}
