@@ -160,18 +160,18 @@ func deleteOne(ctx context.Context, opts *DeleteOptions, name string) (err error
 	deadline := time.Now().Add(opts.Timeout)
 	// The record names the chart version being removed; a store that cannot be read is
 	// still deleted, the engine reports why if it cannot.
-	gctx, cancel := context.WithDeadline(ctx, deadline)
-	if s, gerr := eng.Get(gctx, name); gerr == nil && s != nil {
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	if s, gerr := eng.Get(dctx, name); gerr == nil && s != nil {
 		chartVersion = s.ChartVersion
 	}
-	cancel()
 	st := ios.StderrStyles()
 	fmt.Fprintf(ios.ErrOut, "Deleting store %s\n", st.Key.Render(name))
 	progress, onProgress := newProgress(f)
 	var retained []store.RetainedVolume
-	err = eng.Delete(ctx, name, store.DeleteOptions{
+	err = eng.Delete(dctx, name, store.DeleteOptions{
 		Wait:           opts.Wait,
-		Timeout:        max(time.Until(deadline), time.Millisecond),
+		Timeout:        opts.Timeout,
 		IgnoreNotFound: opts.IgnoreNotFound,
 		OnProgress:     onProgress,
 		OnRetained:     func(v []store.RetainedVolume) { retained = v },

@@ -116,6 +116,10 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 				Next:    fmt.Sprintf("see it with 'storectl get %s'", name), Components: st.Components}
 		case st.Phase == PhaseDeleting:
 			return st, terminatingErr(name)
+		case st.Reason == ReasonCredentialsMissing:
+			pt.report(ComponentNamespace, ProgressFailed, st.Message)
+			return st, &Error{Err: ErrFailed, Store: name, Component: ComponentCredentials, Reason: st.Reason,
+				Message: st.Message, Components: st.Components}
 		}
 		pt.report(ComponentNamespace, ProgressDone, fmt.Sprintf("%s exists; resuming (%s %s)", ns, st.Phase, st.Reason))
 	} else {
@@ -293,7 +297,9 @@ func (e *Engine) ensureNamespace(ctx context.Context, name, typ string, timeout 
 
 // ensureCredentials creates the store's credentials Secret once. Passwords
 // come from crypto/rand and are never regenerated: a retried install must
-// find the same passwords as the database volume it may already have.
+// find the same passwords as the database volume it may already have. A
+// missing Secret next to an existing database volume is therefore a failure
+// (ReasonCredentialsMissing), never a reason to create new passwords.
 func (e *Engine) ensureCredentials(ctx context.Context, name string) error {
 	ns := Namespace(name)
 	secrets := e.kube.CoreV1().Secrets(ns)
@@ -303,6 +309,9 @@ func (e *Engine) ensureCredentials(ctx context.Context, name string) error {
 	}
 	if !apierrors.IsNotFound(err) {
 		return clusterErr(ctx, name, "read credentials secret", err)
+	}
+	if err := e.checkNoDatabaseVolume(ctx, name); err != nil {
+		return err
 	}
 	data := map[string][]byte{KeyAdminUser: []byte(AdminUser)}
 	for _, k := range []string{KeyRootPassword, KeyDBPassword, KeyAdminPassword} {
@@ -322,6 +331,24 @@ func (e *Engine) ensureCredentials(ctx context.Context, name string) error {
 		return nil
 	}
 	return clusterErr(ctx, name, "create credentials secret", err)
+}
+
+// checkNoDatabaseVolume fails with ReasonCredentialsMissing when the store's
+// database volume claim exists: its passwords are the ones to keep.
+func (e *Engine) checkNoDatabaseVolume(ctx context.Context, name string) error {
+	pvcs, err := e.kube.CoreV1().PersistentVolumeClaims(Namespace(name)).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return clusterErr(ctx, name, "read volume claims", err)
+	}
+	if v := databaseVolume(Snapshot{Name: name, PVCs: pvcs.Items}); v != "" {
+		return credentialsMissingErr(name, v)
+	}
+	return nil
+}
+
+func credentialsMissingErr(name, volume string) error {
+	f := credentialsFailure(name, volume)
+	return &Error{Err: ErrFailed, Store: name, Component: f.Component, Reason: f.Reason, Message: f.Message}
 }
 
 const passwordAlphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"

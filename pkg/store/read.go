@@ -43,6 +43,13 @@ func (e *Engine) Get(ctx context.Context, name string) (*Store, error) {
 	if err := e.readNamespace(ctx, &snap); err != nil {
 		return nil, clusterErr(ctx, name, "read the store's objects", err)
 	}
+	_, err = e.kube.CoreV1().Secrets(ns).Get(ctx, credentialsSecret(name), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		snap.CredentialsMissing = true
+	case err != nil:
+		return nil, clusterErr(ctx, name, "read credentials secret", err)
+	}
 	st := e.storeFrom(snap, settled(snap, Compute(snap, e.ff)))
 	st.Events = recentEvents(snap.Events, MaxEvents)
 	return st, nil
@@ -242,6 +249,11 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 	if err != nil {
 		return nil, clusterErr(ctx, "*", "list jobs", err)
 	}
+	// Credentials Secrets by label, for their presence (see ReasonCredentialsMissing).
+	creds, err := e.kube.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: storeSelector})
+	if err != nil {
+		return nil, clusterErr(ctx, "*", "list credentials secrets", err)
+	}
 	rels, err := e.rel.ListAll(ctx)
 	if err != nil {
 		return nil, clusterErr(ctx, "*", "list releases", err)
@@ -255,7 +267,12 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 		if !ok {
 			continue
 		}
-		snaps[n.Name] = &Snapshot{Name: name, Namespace: n, Partial: true, Now: now}
+		snaps[n.Name] = &Snapshot{Name: name, Namespace: n, Partial: true, Now: now, CredentialsMissing: true}
+	}
+	for _, sec := range creds.Items {
+		if s := snaps[sec.Namespace]; s != nil && sec.Name == credentialsSecret(s.Name) {
+			s.CredentialsMissing = false
+		}
 	}
 	for i := range rels {
 		if s := snaps[rels[i].Namespace]; s != nil && rels[i].Name == s.Name {
@@ -295,12 +312,15 @@ func (e *Engine) Credentials(ctx context.Context, name string) (*Credentials, er
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
+	if _, err := e.storeNamespace(ctx, name); err != nil {
+		return nil, err
+	}
 	sec, err := e.kube.CoreV1().Secrets(Namespace(name)).Get(ctx, credentialsSecret(name), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		if _, nerr := e.storeNamespace(ctx, name); nerr != nil {
-			return nil, nerr
+		if err := e.checkNoDatabaseVolume(ctx, name); err != nil {
+			return nil, err
 		}
-		return nil, &Error{Err: ErrNotFound, Store: name, Reason: "CredentialsMissing",
+		return nil, &Error{Err: ErrNotFound, Store: name, Reason: "CredentialsNotCreated",
 			Message: fmt.Sprintf("secret %s/%s does not exist yet", Namespace(name), credentialsSecret(name)),
 			Next:    fmt.Sprintf("run 'storectl create %s' to finish creating the store", name)}
 	}

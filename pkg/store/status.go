@@ -71,6 +71,9 @@ type Snapshot struct {
 	PVCs         []corev1.PersistentVolumeClaim
 	Events       []corev1.Event
 	Ingresses    []networkingv1.Ingress
+	// CredentialsMissing says the credentials Secret was looked for and is
+	// not there (false when it exists or was not looked for).
+	CredentialsMissing bool
 	// Partial means PVCs, Events and Ingresses were not read (List keeps to
 	// a fixed number of cluster-wide calls); checks needing them are skipped.
 	Partial bool
@@ -149,6 +152,9 @@ func Compute(s Snapshot, ff FailFast) Status {
 		}
 	case failure != nil:
 		st.Phase, st.Reason, st.Message, st.Failure = PhaseFailed, failure.Reason, failure.Component+": "+failure.Message, failure
+	case s.CredentialsMissing && databaseVolume(s) != "":
+		f := credentialsFailure(s.Name, databaseVolume(s))
+		st.Phase, st.Reason, st.Message, st.Failure = PhaseFailed, f.Reason, f.Message, f
 	case rel == nil:
 		st.Phase, st.Reason, st.Message = PhaseProvisioning, "ReleaseNotInstalled", "the chart is not installed yet"
 	case rel.Status == release.StatusFailed:
@@ -677,4 +683,36 @@ func eventTime(ev corev1.Event) time.Time {
 		return ev.FirstTimestamp.Time
 	}
 	return ev.CreationTimestamp.Time
+}
+
+// ReasonCredentialsMissing is the reason of a store whose credentials Secret
+// is gone while its database volume, initialised with those passwords, stays.
+// New passwords would not open that database, so storectl never generates
+// them then: the Secret must be restored, or the database's passwords reset.
+const ReasonCredentialsMissing = "CredentialsMissing"
+
+// ComponentCredentials names the credentials Secret in failures.
+const ComponentCredentials = "credentials"
+
+// databaseVolume names the evidence that the store's database volume exists:
+// its claim, or (List reads no claims) its StatefulSet, which creates the
+// claim. "" when there is none.
+func databaseVolume(s Snapshot) string {
+	for _, c := range s.PVCs {
+		if componentOfObject(c.Name, "PersistentVolumeClaim", s.Name) == ComponentDatabase && c.DeletionTimestamp == nil {
+			return "volume claim " + c.Name
+		}
+	}
+	if s.Partial {
+		if sts := findSTS(s.StatefulSets, s.Name+"-mariadb", ComponentDatabase); sts != nil {
+			return "StatefulSet " + sts.Name + " and its volume"
+		}
+	}
+	return ""
+}
+
+func credentialsFailure(name, volume string) *Failure {
+	return &Failure{Component: ComponentCredentials, Reason: ReasonCredentialsMissing,
+		Message: fmt.Sprintf("secret %s/%s is missing while the database (%s) keeps the passwords it was initialised with; storectl does not generate new ones",
+			Namespace(name), credentialsSecret(name), volume)}
 }
