@@ -256,6 +256,8 @@ func explain(ctx context.Context, err error, name, action string) error {
 // reasonHints are the next steps for engine reasons that need more than a retry; %[1]s is
 // the store name.
 var reasonHints = map[string]string{
+	store.ReasonDrift: "run 'storectl create %[1]s' to re-apply the release (it keeps the values the store was created with " +
+		"unless you give --set/--values)",
 	store.ReasonCredentialsMissing: "restore the Secret from a backup (kubectl apply -f <file>), or set new passwords in the database " +
 		"and the Secret as \"Lost credentials\" in docs/reliability.md describes; then 'storectl get %[1]s' shows the store Ready again",
 }

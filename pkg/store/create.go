@@ -133,6 +133,14 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 	// Apply the chart unless a healthy deployed release is only still
 	// converging: then watching is all that is left to do.
 	apply := cur == nil || cur.Status != release.StatusDeployed || (existing != nil && existing.Phase == PhaseFailed)
+	ao := release.ApplyOptions{Name: name, Namespace: ns, Values: vals, Timeout: timeout, RecoverPending: true}
+	if existing != nil && existing.Reason == ReasonDrift {
+		pt.report(ComponentNamespace, ProgressDone, "re-applying release revision "+fmt.Sprint(existing.Revision)+": "+existing.Message)
+		if len(o.Values) == 0 {
+			// A repair without new values restores the store as configured.
+			ao.Values, ao.ReuseValues = e.settingsValues(name), true
+		}
+	}
 
 	w := e.newWatcher(name, watchOptions{workloads: true})
 	defer w.close()
@@ -148,9 +156,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 		w.markJobsStale()
 		installDone = make(chan error, 1)
 		go func() {
-			r, err := e.rel.Apply(installCtx, release.ApplyOptions{
-				Name: name, Namespace: ns, Values: vals, Timeout: timeout, RecoverPending: true,
-			})
+			r, err := e.rel.Apply(installCtx, ao)
 			if err == nil && r != nil {
 				w.setRelease(r)
 			}

@@ -43,6 +43,14 @@ func (e *Engine) Get(ctx context.Context, name string) (*Store, error) {
 	if err := e.readNamespace(ctx, &snap); err != nil {
 		return nil, clusterErr(ctx, name, "read the store's objects", err)
 	}
+	if dr, ok := e.rel.(release.DriftReader); ok && rel != nil && rel.Status == release.StatusDeployed && n.DeletionTimestamp == nil {
+		// Best effort: a store whose drift cannot be read is judged by the rest.
+		if d, err := dr.Drift(ctx, ns, name); err == nil {
+			snap.Drift = d
+		} else if cancelled(ctx) {
+			return nil, interrupted(name, "reading the store", "")
+		}
+	}
 	_, err = e.kube.CoreV1().Secrets(ns).Get(ctx, credentialsSecret(name), metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):

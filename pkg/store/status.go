@@ -71,6 +71,9 @@ type Snapshot struct {
 	PVCs         []corev1.PersistentVolumeClaim
 	Events       []corev1.Event
 	Ingresses    []networkingv1.Ingress
+	// Drift lists what of a deployed release the cluster no longer holds as
+	// applied (read by Get only).
+	Drift []release.Drift
 	// CredentialsMissing says the credentials Secret was looked for and is
 	// not there (false when it exists or was not looked for).
 	CredentialsMissing bool
@@ -166,6 +169,10 @@ func Compute(s Snapshot, ff FailFast) Status {
 		if st.Message == "" {
 			st.Message = "release revision " + fmt.Sprint(rel.Revision) + " is " + rel.Status
 		}
+	case rel.Status == release.StatusDeployed && len(s.Drift) > 0:
+		st.Phase, st.Reason = PhaseFailed, ReasonDrift
+		st.Message = fmt.Sprintf("release revision %d is deployed but the cluster no longer holds it as applied: %s", rel.Revision, describeDrift(s.Drift))
+		st.Failure = &Failure{Component: "release", Reason: ReasonDrift, Message: st.Message}
 	case rel.Status == release.StatusUninstalling:
 		st.Phase, st.Reason, st.Message = PhaseDeleting, "Uninstalling", "the release is being uninstalled"
 	case allReady(comps):
@@ -715,4 +722,21 @@ func credentialsFailure(name, volume string) *Failure {
 	return &Failure{Component: ComponentCredentials, Reason: ReasonCredentialsMissing,
 		Message: fmt.Sprintf("secret %s/%s is missing while the database (%s) keeps the passwords it was initialised with; storectl does not generate new ones",
 			Namespace(name), credentialsSecret(name), volume)}
+}
+
+// ReasonDrift is the reason of a store whose deployed release lost objects
+// or had them changed (kubectl delete, scale, edit): nothing in the cluster
+// restores them, a create re-applies the release.
+const ReasonDrift = "ReleaseDrift"
+
+func describeDrift(ds []release.Drift) string {
+	parts := make([]string, 0, len(ds))
+	for _, d := range ds {
+		p := d.Kind + " " + d.Name + " missing"
+		if d.Reason == release.DriftChanged {
+			p = d.Kind + " " + d.Name + " " + d.Field + " changed"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -171,8 +171,18 @@ func (e *Engine) Wait(ctx context.Context, name string, o WaitOptions) (*Store, 
 	pt := newProgressTracker(o.OnProgress, e.now)
 	switch o.For {
 	case "", "ready":
-		if _, err := e.storeNamespace(ctx, name); err != nil {
+		// One full read first: a deployed release whose objects are gone or
+		// changed never becomes Ready by waiting.
+		st, err := e.Get(ctx, name)
+		if err != nil {
 			return nil, err
+		}
+		if st.Reason == ReasonDrift || st.Reason == ReasonCredentialsMissing {
+			comp := "release"
+			if st.Reason == ReasonCredentialsMissing {
+				comp = ComponentCredentials
+			}
+			return st, &Error{Err: ErrFailed, Store: name, Component: comp, Reason: st.Reason, Message: st.Message, Components: st.Components}
 		}
 		w := e.newWatcher(name, watchOptions{workloads: true})
 		defer w.close()
