@@ -61,11 +61,15 @@ func ExitCode(err error) int {
 		return ExitNotFound
 	case errors.Is(err, store.ErrAlreadyExists), errors.Is(err, store.ErrTypeMismatch):
 		return ExitAlreadyExists
+	case errors.Is(err, store.ErrUnreachable):
+		// Before the timeout case: an API server that gave no answer by the deadline
+		// is unreachable, though the request ended with context.DeadlineExceeded.
+		return ExitUnreachable
 	case errors.Is(err, store.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return ExitTimeout
 	case errors.Is(err, store.ErrLimitReached):
 		return ExitLimitReached
-	case errors.Is(err, store.ErrUnreachable), kube.IsUnreachable(err):
+	case kube.IsUnreachable(err):
 		return ExitUnreachable
 	case errors.Is(err, store.ErrUnauthorized), kube.IsUnauthorized(err):
 		return ExitUnauthorized
