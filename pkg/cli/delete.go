@@ -35,7 +35,10 @@ func NewCmdDelete(f *Factory, runF func(*DeleteOptions) error) *cobra.Command {
 		Use:   "delete <name>... [flags]",
 		Short: "Delete stores with all their data",
 		Long: `Delete stores: uninstall the Helm release, delete the namespace store-<name> and
-wait until the namespace and its volumes are gone.
+wait until the namespace and its volumes are gone. Volumes whose reclaim policy is
+Retain stay by design: they are listed, with how to remove or reuse them, and do not
+hold the delete up. A namespace store-<name> that storectl did not create is refused
+(exit 3) and left untouched.
 
 This destroys the store's database and files. On a terminal storectl asks for
 confirmation; without a terminal it refuses unless --yes is given.`,
@@ -74,7 +77,7 @@ confirmation; without a terminal it refuses unless --yes is given.`,
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking for confirmation")
 	fl.BoolVar(&opts.Wait, "wait", true, "wait until the namespace and its volumes are gone")
 	fl.DurationVar(&opts.Timeout, config.KeyTimeout, 0, "how long to wait (default: the timeout setting, 10m)")
-	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "succeed when a store does not exist")
+	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "succeed when a store does not exist (a namespace that is not a store is still refused)")
 	return cmd
 }
 
