@@ -111,6 +111,10 @@ func TestNamespacesThatAreNotStores(t *testing.T) {
 				}
 				wants(t, strings.Join(args, " "), res.stderr, `no store named "`+name+`"`)
 			}
+			// There is no store of that name, so there is none to wait for either.
+			if res := r.run("wait", name, "--for", "deleted", "--timeout", "10s"); res.code != 0 {
+				t.Errorf("wait --for deleted: exit %d, want 0\n%s", res.code, res.stderr)
+			}
 			if res := r.run("create", name, "--timeout", "10s"); res.code != 4 || !strings.Contains(res.stderr, "not created by storectl") {
 				t.Errorf("create: exit %d, want 4\n%s", res.code, res.stderr)
 			}
