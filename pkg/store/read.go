@@ -220,10 +220,11 @@ func recentEvents(evs []corev1.Event, max int) []Event {
 }
 
 // List reads every store with a fixed number of cluster-wide calls, however
-// many stores exist: namespaces, pods, statefulsets, deployments and jobs by
-// label, and the Helm release records. Events, claims and ingresses are not
-// read (they would cost a call per store or a cluster-wide event list), so
-// List's status is based on workloads and releases; Get is the detailed view.
+// many stores exist: namespaces, pods, statefulsets, deployments, jobs and
+// credentials Secrets by label, and the Helm release records. Events, claims
+// and ingresses are not read (they would cost a call per store or a
+// cluster-wide event list), and neither is drift, so List's status is based
+// on workloads, credentials and releases; Get is the detailed view.
 func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 	sel := storeSelector
 	if o.Selector != "" {
