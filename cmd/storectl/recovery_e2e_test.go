@@ -429,6 +429,7 @@ func TestWaitsEndByTheirDeadline(t *testing.T) {
 			{"wait", uniqueStore("silent"), "--for", "deleted", "--timeout", "5s"},
 			{"wait", uniqueStore("silent"), "--for", "ready", "--timeout", "5s"},
 			{"delete", uniqueStore("silent"), "--yes", "--timeout", "5s"},
+			{"create", uniqueStore("silent"), "--timeout", "5s"},
 		} {
 			start := time.Now()
 			res := r.run(args...)
