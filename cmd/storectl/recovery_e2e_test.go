@@ -371,10 +371,15 @@ func (p *apiProxy) goSilent() {
 	p.mu.Unlock()
 }
 
-// resume answers new connections again; the dropped ones stay dropped.
+// resume answers new connections again. The connections held silent are closed, so that
+// clients dial anew instead of waiting on them.
 func (p *apiProxy) resume() {
 	p.mu.Lock()
 	p.silent = false
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
 	p.mu.Unlock()
 }
 
@@ -459,10 +464,12 @@ func TestWaitsEndByTheirDeadline(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
 		comeBack bool
+		timeout  time.Duration
 		code     int
 	}{
-		{"connection lost during delete", false, 6},
-		{"connection lost and back during delete", true, 0},
+		{"connection lost during delete", false, 15 * time.Second, 6},
+		// Long enough for the namespace to go while the API is silent, on a busy machine.
+		{"connection lost and back during delete", true, 45 * time.Second, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -485,7 +492,7 @@ func TestWaitsEndByTheirDeadline(t *testing.T) {
 			t.Cleanup(letGo)
 			p := startProxy(t, apiAddr(t, c))
 			r := newRunner(t, kubeconfigVia(t, c, p))
-			proc := r.start("delete", name, "--yes", "--timeout", "15s")
+			proc := r.start("delete", name, "--yes", "--timeout", tt.timeout.String())
 			eventually(t, time.Minute, "the namespace to terminate", func() bool {
 				n, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 				return err == nil && n.DeletionTimestamp != nil
@@ -499,7 +506,7 @@ func TestWaitsEndByTheirDeadline(t *testing.T) {
 			}
 			select {
 			case <-proc.done:
-			case <-time.After(15*time.Second + bound + 5*time.Second):
+			case <-time.After(tt.timeout + bound + 5*time.Second):
 				t.Fatalf("delete still runs past its timeout:\n%s", proc.stderr.String())
 			}
 			if proc.code != tt.code {
