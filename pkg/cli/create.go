@@ -249,6 +249,8 @@ func explain(ctx context.Context, err error, name, action string) error {
 		return withHint(err, "run 'storectl wait %s --for deleted', then create it again", name)
 	case errors.Is(err, store.ErrBusy):
 		return withHint(err, "another storectl process is changing store %s; wait for it, or run 'storectl wait %s --for ready'", name, name)
+	case reasonOf(err) != "" && reasonHints[reasonOf(err)] != "":
+		return withHint(err, reasonHints[reasonOf(err)], name)
 	case errors.Is(err, store.ErrFailed):
 		return withHint(err, "run 'storectl get %s' for the failing component and its events; after fixing the cause, 'storectl create %s' resumes", name, name)
 	case errors.Is(err, store.ErrInvalidValues):
@@ -263,4 +265,22 @@ func explain(ctx context.Context, err error, name, action string) error {
 		return withHint(err, "run 'storectl delete %s --yes' again to finish", name)
 	}
 	return err
+}
+
+// reasonHints are the next steps for engine reasons that need more than a retry; %[1]s is
+// the store name.
+var reasonHints = map[string]string{
+	store.ReasonDrift: "run 'storectl create %[1]s' to re-apply the release (it keeps the values the store was created with " +
+		"unless you give --set/--values)",
+	store.ReasonCredentialsMissing: "restore the Secret from a backup (kubectl apply -f <file>), or set new passwords in the database " +
+		"and the Secret as \"Lost credentials\" in docs/reliability.md describes; then 'storectl get %[1]s' shows the store Ready again",
+}
+
+// reasonOf returns the reason an engine error carries, or "".
+func reasonOf(err error) string {
+	var se *store.Error
+	if errors.As(err, &se) {
+		return se.Reason
+	}
+	return ""
 }

@@ -35,7 +35,10 @@ func NewCmdDelete(f *Factory, runF func(*DeleteOptions) error) *cobra.Command {
 		Use:   "delete <name>... [flags]",
 		Short: "Delete stores with all their data",
 		Long: `Delete stores: uninstall the Helm release, delete the namespace store-<name> and
-wait until the namespace and its volumes are gone.
+wait until the namespace and its volumes are gone. Volumes whose reclaim policy is
+Retain stay by design: they are listed, with how to remove or reuse them, and do not
+hold the delete up. A namespace store-<name> that storectl did not create is refused
+(exit 3) and left untouched.
 
 This destroys the store's database and files. On a terminal storectl asks for
 confirmation; without a terminal it refuses unless --yes is given.`,
@@ -74,7 +77,7 @@ confirmation; without a terminal it refuses unless --yes is given.`,
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking for confirmation")
 	fl.BoolVar(&opts.Wait, "wait", true, "wait until the namespace and its volumes are gone")
 	fl.DurationVar(&opts.Timeout, config.KeyTimeout, 0, "how long to wait (default: the timeout setting, 10m)")
-	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "succeed when a store does not exist")
+	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "succeed when a store does not exist (a namespace that is not a store is still refused)")
 	return cmd
 }
 
@@ -156,21 +159,28 @@ func deleteOne(ctx context.Context, opts *DeleteOptions, name string) (err error
 	trail := beginAudit(ctx, f, "delete", name)
 	chartVersion := ""
 	defer func() { trail.end(ctx, chartVersion, err) }()
+	// --timeout bounds the whole command, this first read included.
+	deadline := time.Now().Add(opts.Timeout)
 	// The record names the chart version being removed; a store that cannot be read is
 	// still deleted, the engine reports why if it cannot.
-	if s, gerr := eng.Get(ctx, name); gerr == nil && s != nil {
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	if s, gerr := eng.Get(dctx, name); gerr == nil && s != nil {
 		chartVersion = s.ChartVersion
 	}
 	st := ios.StderrStyles()
 	fmt.Fprintf(ios.ErrOut, "Deleting store %s\n", st.Key.Render(name))
 	progress, onProgress := newProgress(f)
-	err = eng.Delete(ctx, name, store.DeleteOptions{
+	var retained []store.RetainedVolume
+	err = eng.Delete(dctx, name, store.DeleteOptions{
 		Wait:           opts.Wait,
 		Timeout:        opts.Timeout,
 		IgnoreNotFound: opts.IgnoreNotFound,
 		OnProgress:     onProgress,
+		OnRetained:     func(v []store.RetainedVolume) { retained = v },
 	})
 	progress.Stop()
+	printRetained(ios, name, retained)
 	if err != nil {
 		err = explain(ctx, err, name, "delete")
 		if ExitCode(err) == ExitTimeout || errors.Is(err, store.ErrFailed) {
@@ -185,4 +195,27 @@ func deleteOne(ctx context.Context, opts *DeleteOptions, name string) (err error
 			st.Muted.Render("Next:"), st.Code.Render("storectl wait "+name+" --for deleted"))
 	}
 	return nil
+}
+
+// printRetained tells what a deleted store left behind on purpose: volumes whose reclaim
+// policy is Retain, still holding its data, and how to remove or reuse them.
+func printRetained(ios *output.IOStreams, name string, vols []store.RetainedVolume) {
+	if len(vols) == 0 {
+		return
+	}
+	st := ios.StderrStyles()
+	fmt.Fprintf(ios.ErrOut, "%s store %s left %d volume(s) whose reclaim policy is Retain; they still hold its data:\n",
+		st.Warn.Render("Note:"), name, len(vols))
+	names := make([]string, 0, len(vols))
+	for _, v := range vols {
+		class := ""
+		if v.StorageClass != "" {
+			class = ", StorageClass " + v.StorageClass
+		}
+		fmt.Fprintf(ios.ErrOut, "  %s (was claim %s%s, %s)\n", v.Name, v.Claim, class, v.Phase)
+		names = append(names, v.Name)
+	}
+	fmt.Fprintf(ios.ErrOut, "%s remove them with %s (and the disk behind them, as your storage requires),\n",
+		st.Muted.Render("Next:"), st.Code.Render("kubectl delete pv "+strings.Join(names, " ")))
+	fmt.Fprintf(ios.ErrOut, "      or reuse one as described under \"Retained volumes\" in docs/reliability.md; a new store %s does not get them back by itself\n", name)
 }

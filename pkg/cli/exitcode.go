@@ -35,12 +35,12 @@ type ExitCodeDoc struct {
 // ExitCodes lists every exit code with its meaning, in order.
 var ExitCodes = []ExitCodeDoc{
 	{ExitOK, "success"},
-	{ExitError, "error not covered below, including a store that failed to become ready"},
+	{ExitError, "error not covered below, including a store that failed: it did not become ready, lost its credentials Secret, or drifted from its release"},
 	{ExitUsage, "usage: unknown command or flag, wrong arguments, malformed --set, missing --values file, chart values refused by the chart schema or reserved to storectl (docs/security.md), a file over its size limit, invalid store name or type, invalid configuration or kubeconfig"},
-	{ExitNotFound, "the store does not exist"},
+	{ExitNotFound, "the store does not exist (a namespace store-<name> without storectl's labels is not a store and is left untouched)"},
 	{ExitAlreadyExists, "the store already exists (also: it exists with a different type)"},
 	{ExitTimeout, "timed out waiting (--timeout)"},
-	{ExitUnreachable, "the cluster's API server cannot be reached"},
+	{ExitUnreachable, "the cluster's API server cannot be reached, or gave no answer before --timeout"},
 	{ExitUnauthorized, "the cluster rejected the credentials or denied permission"},
 	{ExitLimitReached, "the maximum number of stores (max-stores) is reached"},
 	{ExitInterrupted, "interrupted by SIGINT (Ctrl-C) or SIGTERM"},
@@ -61,11 +61,15 @@ func ExitCode(err error) int {
 		return ExitNotFound
 	case errors.Is(err, store.ErrAlreadyExists), errors.Is(err, store.ErrTypeMismatch):
 		return ExitAlreadyExists
+	case errors.Is(err, store.ErrUnreachable):
+		// Before the timeout case: an API server that gave no answer by the deadline
+		// is unreachable, though the request ended with context.DeadlineExceeded.
+		return ExitUnreachable
 	case errors.Is(err, store.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return ExitTimeout
 	case errors.Is(err, store.ErrLimitReached):
 		return ExitLimitReached
-	case errors.Is(err, store.ErrUnreachable), kube.IsUnreachable(err):
+	case kube.IsUnreachable(err):
 		return ExitUnreachable
 	case errors.Is(err, store.ErrUnauthorized), kube.IsUnauthorized(err):
 		return ExitUnauthorized

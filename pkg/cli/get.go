@@ -65,6 +65,10 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	if err != nil {
 		return explain(ctx, err, opts.Name, "get")
 	}
+	if h := reasonHints[s.Reason]; h != "" {
+		hs := f.IOStreams.StderrStyles()
+		defer fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", hs.Muted.Render("Next:"), fmt.Sprintf(h, s.Name))
+	}
 	view := newStoreView(s)
 	if opts.Format != output.FormatTable {
 		return output.NewPrinter(f.IOStreams, opts.Format, f.Now()).Print(view)

@@ -81,8 +81,11 @@ func waitRun(ctx context.Context, opts *WaitOptions) error {
 	st := ios.StderrStyles()
 	fmt.Fprintf(ios.ErrOut, "Waiting for store %s to be %s\n", st.Key.Render(opts.Name), opts.For)
 	progress, onProgress := newProgress(f)
-	s, err := eng.Wait(ctx, opts.Name, store.WaitOptions{For: opts.For, Timeout: opts.Timeout, OnProgress: onProgress})
+	var retained []store.RetainedVolume
+	s, err := eng.Wait(ctx, opts.Name, store.WaitOptions{For: opts.For, Timeout: opts.Timeout, OnProgress: onProgress,
+		OnRetained: func(v []store.RetainedVolume) { retained = v }})
 	progress.Stop()
+	printRetained(ios, opts.Name, retained)
 	if err != nil {
 		action := "create"
 		if opts.For == "deleted" {

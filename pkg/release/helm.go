@@ -204,7 +204,8 @@ func (h *Helm) upgrade(ctx context.Context, cfg *action.Configuration, o ApplyOp
 	up.Namespace = o.Namespace
 	up.Timeout = hookTimeout(o)
 	up.MaxHistory = MaxHistory
-	up.ResetValues = true
+	up.ResetValues = !o.ReuseValues
+	up.ReuseValues = o.ReuseValues
 	up.Wait = false
 	rel, err := up.RunWithContext(ctx, o.Name, ch, copyValues(o.Values))
 	if err != nil {

@@ -68,6 +68,10 @@ type ApplyOptions struct {
 	// process is applying it (storectl's per-store lock); otherwise Apply
 	// returns ErrPending.
 	RecoverPending bool
+	// ReuseValues layers Values over the values the latest revision was
+	// applied with, instead of replacing them: re-applying a revision whose
+	// objects drifted keeps the store as it was configured.
+	ReuseValues bool
 }
 
 // DefaultHookTimeout bounds hook Jobs when ApplyOptions.Timeout is zero.

@@ -72,6 +72,9 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 		timeout = DefaultTimeout
 	}
 	deadline := time.Now().Add(timeout)
+	// Every call below ends by the deadline, also against a silent API server.
+	ctx, cancelDeadline := context.WithDeadline(ctx, deadline)
+	defer cancelDeadline()
 	start := e.now()
 	name, ns := o.Name, Namespace(o.Name)
 	pt := newProgressTracker(o.OnProgress, e.now)
@@ -121,6 +124,10 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 				Next:    fmt.Sprintf("see it with 'storectl get %s'", name), Components: st.Components}
 		case st.Phase == PhaseDeleting:
 			return st, terminatingErr(name)
+		case st.Reason == ReasonCredentialsMissing:
+			pt.report(ComponentNamespace, ProgressFailed, st.Message)
+			return st, &Error{Err: ErrFailed, Store: name, Component: ComponentCredentials, Reason: st.Reason,
+				Message: st.Message, Components: st.Components}
 		}
 		pt.report(ComponentNamespace, ProgressDone, fmt.Sprintf("%s exists; resuming (%s %s)", ns, st.Phase, st.Reason))
 	} else {
@@ -134,6 +141,14 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 	// Apply the chart unless a healthy deployed release is only still
 	// converging: then watching is all that is left to do.
 	apply := cur == nil || cur.Status != release.StatusDeployed || (existing != nil && existing.Phase == PhaseFailed)
+	ao := release.ApplyOptions{Name: name, Namespace: ns, Values: vals, Timeout: timeout, RecoverPending: true}
+	if existing != nil && existing.Reason == ReasonDrift {
+		pt.report(ComponentNamespace, ProgressDone, "re-applying release revision "+fmt.Sprint(existing.Revision)+": "+existing.Message)
+		if len(o.Values) == 0 {
+			// A repair without new values restores the store as configured.
+			ao.Values, ao.ReuseValues = e.settingsValues(name), true
+		}
+	}
 
 	w := e.newWatcher(name, watchOptions{workloads: true})
 	defer w.close()
@@ -143,15 +158,13 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 	installCtx, cancelInstall := context.WithCancel(ctx)
 	defer cancelInstall()
 	if apply {
-		if !w.synced(ctx) {
-			return nil, interrupted(name, "install", "")
+		if err := w.sync(ctx, "reading the store before the install", ""); err != nil {
+			return nil, err
 		}
 		w.markJobsStale()
 		installDone = make(chan error, 1)
 		go func() {
-			r, err := e.rel.Apply(installCtx, release.ApplyOptions{
-				Name: name, Namespace: ns, Values: vals, Timeout: timeout, RecoverPending: true,
-			})
+			r, err := e.rel.Apply(installCtx, ao)
 			if err == nil && r != nil {
 				w.setRelease(r)
 			}
@@ -215,7 +228,7 @@ func terminatingErr(name string) error {
 func (e *Engine) ensureNamespace(ctx context.Context, name, typ string, timeout time.Duration) (existed bool, err error) {
 	ns := Namespace(name)
 	check := func(n *corev1.Namespace) error {
-		if n.Labels[LabelManagedBy] != ManagedBy || n.Labels[LabelStore] != name {
+		if !IsStore(n, name) {
 			return &Error{Err: ErrAlreadyExists, Store: name, Reason: "NamespaceNotManaged",
 				Message: fmt.Sprintf("namespace %s exists but was not created by storectl", ns),
 				Next:    "choose another store name"}
@@ -258,13 +271,14 @@ func (e *Engine) ensureNamespace(ctx context.Context, name, typ string, timeout 
 		return false, clusterErr(ctx, name, "read namespace "+ns, err)
 	}
 	if max := e.settings.MaxStores; max > 0 {
-		list, err := e.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + ManagedBy + "," + LabelStore})
+		list, err := e.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: storeSelector})
 		if err != nil {
 			return false, clusterErr(ctx, name, "count stores", err)
 		}
 		count := 0
-		for _, n := range list.Items {
-			if n.DeletionTimestamp == nil && n.Status.Phase != corev1.NamespaceTerminating {
+		for i := range list.Items {
+			n := &list.Items[i]
+			if _, ok := StoreName(n); ok && n.DeletionTimestamp == nil && n.Status.Phase != corev1.NamespaceTerminating {
 				count++
 			}
 		}
@@ -297,7 +311,9 @@ func (e *Engine) ensureNamespace(ctx context.Context, name, typ string, timeout 
 
 // ensureCredentials creates the store's credentials Secret once. Passwords
 // come from crypto/rand and are never regenerated: a retried install must
-// find the same passwords as the database volume it may already have.
+// find the same passwords as the database volume it may already have. A
+// missing Secret next to an existing database volume is therefore a failure
+// (ReasonCredentialsMissing), never a reason to create new passwords.
 func (e *Engine) ensureCredentials(ctx context.Context, name string) error {
 	ns := Namespace(name)
 	secrets := e.kube.CoreV1().Secrets(ns)
@@ -307,6 +323,9 @@ func (e *Engine) ensureCredentials(ctx context.Context, name string) error {
 	}
 	if !apierrors.IsNotFound(err) {
 		return clusterErr(ctx, name, "read credentials secret", err)
+	}
+	if err := e.checkNoDatabaseVolume(ctx, name); err != nil {
+		return err
 	}
 	data := map[string][]byte{KeyAdminUser: []byte(AdminUser)}
 	for _, k := range []string{KeyRootPassword, KeyDBPassword, KeyAdminPassword} {
@@ -326,6 +345,24 @@ func (e *Engine) ensureCredentials(ctx context.Context, name string) error {
 		return nil
 	}
 	return clusterErr(ctx, name, "create credentials secret", err)
+}
+
+// checkNoDatabaseVolume fails with ReasonCredentialsMissing when the store's
+// database volume claim exists: its passwords are the ones to keep.
+func (e *Engine) checkNoDatabaseVolume(ctx context.Context, name string) error {
+	pvcs, err := e.kube.CoreV1().PersistentVolumeClaims(Namespace(name)).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return clusterErr(ctx, name, "read volume claims", err)
+	}
+	if v := databaseVolume(Snapshot{Name: name, PVCs: pvcs.Items}); v != "" {
+		return credentialsMissingErr(name, v)
+	}
+	return nil
+}
+
+func credentialsMissingErr(name, volume string) error {
+	f := credentialsFailure(name, volume)
+	return &Error{Err: ErrFailed, Store: name, Component: f.Component, Reason: f.Reason, Message: f.Message}
 }
 
 const passwordAlphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -349,8 +386,8 @@ func password(n int) (string, error) {
 // hook Job exists (Helm applied every resource) or the install ended.
 func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, deadline time.Time, installDone chan error) (*Store, error) {
 	if installDone != nil {
-		if !w.synced(ctx) {
-			return nil, interrupted(name, "install", "")
+		if err := w.sync(ctx, "following the install", ""); err != nil {
+			return nil, err
 		}
 		timer := time.NewTimer(time.Until(deadline))
 		defer timer.Stop()
@@ -366,7 +403,10 @@ func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, dea
 			case <-timer.C:
 				break loop
 			case <-ctx.Done():
-				return nil, interrupted(name, "install", "")
+				if cancelled(ctx) {
+					return nil, interrupted(name, "install", "")
+				}
+				break loop
 			}
 		}
 	}
@@ -375,7 +415,7 @@ func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, dea
 
 // installErr classifies an error returned by the release manager.
 func installErr(ctx context.Context, name string, err error) error {
-	if ctx.Err() != nil {
+	if cancelled(ctx) {
 		return interrupted(name, "install", "")
 	}
 	msg := err.Error()

@@ -1,9 +1,15 @@
 // Package store is storectl's engine: create, list, get, delete and wait for stores, as plain Go.
 //
 // The cluster is the only state. A store is the namespace store-<name>
-// labelled app.kubernetes.io/managed-by=storectl; its status is computed on
+// labelled app.kubernetes.io/managed-by=storectl and storectl.dev/store=<name>
+// (IsStore, the one rule every operation uses); its status is computed on
 // every read by Compute from the namespace, the Helm release and the objects
 // in the namespace, so every operator and CI job sees the same stores.
+//
+// Every operation runs under its deadline (the options' Timeout), every API
+// call included: an API server that gives no answer by then is
+// ErrUnreachable, and waits check their caches against the cluster before
+// reporting a timeout.
 //
 // # Create
 //

@@ -102,7 +102,7 @@ func clusterErr(ctx context.Context, name, what string, err error) error {
 			return err
 		}
 	}
-	if ctx != nil && ctx.Err() != nil {
+	if ctx != nil && cancelled(ctx) {
 		return interrupted(name, what, "")
 	}
 	switch kube.Classify(err) {
@@ -122,4 +122,33 @@ func interrupted(name, during, next string) error {
 		next = fmt.Sprintf("run 'storectl create %s' to resume, or 'storectl delete %s --yes' to remove it", name, name)
 	}
 	return &Error{Err: ErrInterrupted, Store: name, Reason: "Interrupted", Message: "interrupted during " + during, Next: next}
+}
+
+// cancelled reports whether ctx ended because the caller gave up (a signal),
+// as opposed to reaching the operation's deadline, which is a timeout.
+func cancelled(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.Canceled)
+}
+
+// stopped reports why ctx ended: interrupted, or the deadline reached while
+// doing what.
+func stopped(ctx context.Context, name, during, next string) error {
+	if cancelled(ctx) {
+		return interrupted(name, during, next)
+	}
+	return &Error{Err: ErrTimeout, Store: name, Reason: "Timeout", Message: "the deadline passed while " + during}
+}
+
+// unreachableErr reports an API server that gave no usable answer before the
+// deadline; last is the last error the client saw, if any. Credentials the
+// server refused are reported as such.
+func unreachableErr(name, during string, last error) error {
+	if last != nil && kube.Classify(last) == kube.KindUnauthorized {
+		return &Error{Err: ErrUnauthorized, Store: name, Reason: "Unauthorized", Message: fmt.Sprintf("%s: %v", during, last), Cause: last}
+	}
+	msg := "the API server did not answer before the deadline while " + during
+	if last != nil {
+		msg += ": " + last.Error()
+	}
+	return &Error{Err: ErrUnreachable, Store: name, Reason: "Unreachable", Message: msg, Cause: last}
 }

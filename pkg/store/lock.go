@@ -108,7 +108,7 @@ func (e *Engine) lock(ctx context.Context, store, ns, name string, dur, wait tim
 		// Jittered so that many contenders do not retry in lockstep.
 		select {
 		case <-ctx.Done():
-			return nil, interrupted(store, "waiting for lock "+ns+"/"+name, "")
+			return nil, stopped(ctx, store, "waiting for lock "+ns+"/"+name+" held by "+holder, "")
 		case <-time.After(time.Duration(50+mrand.IntN(200)) * time.Millisecond): //nolint:gosec // jitter, not a secret
 		}
 	}

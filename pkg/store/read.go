@@ -46,6 +46,21 @@ func (e *Engine) Get(ctx context.Context, name string) (*Store, error) {
 	if err := e.readNamespace(ctx, &snap); err != nil {
 		return nil, clusterErr(ctx, name, "read the store's objects", err)
 	}
+	if dr, ok := e.rel.(release.DriftReader); ok && rel != nil && rel.Status == release.StatusDeployed && n.DeletionTimestamp == nil {
+		// Best effort: a store whose drift cannot be read is judged by the rest.
+		if d, err := dr.Drift(ctx, ns, name); err == nil {
+			snap.Drift = d
+		} else if cancelled(ctx) {
+			return nil, interrupted(name, "reading the store", "")
+		}
+	}
+	_, err = e.kube.CoreV1().Secrets(ns).Get(ctx, credentialsSecret(name), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		snap.CredentialsMissing = true
+	case err != nil:
+		return nil, clusterErr(ctx, name, "read credentials secret", err)
+	}
 	st := e.storeFrom(snap, settled(snap, Compute(snap, e.ff)))
 	st.Events = recentEvents(snap.Events, MaxEvents)
 	return st, nil
@@ -96,13 +111,24 @@ func (e *Engine) readNamespace(ctx context.Context, snap *Snapshot) error {
 func (e *Engine) storeNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
 	ns := Namespace(name)
 	n, err := e.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) || (err == nil && n.Labels[LabelManagedBy] != ManagedBy) {
+	if apierrors.IsNotFound(err) {
 		return nil, notFound(name)
 	}
 	if err != nil {
 		return nil, clusterErr(ctx, name, "read namespace "+ns, err)
 	}
+	if !IsStore(n, name) {
+		return nil, notAStore(name)
+	}
 	return n, nil
+}
+
+// notAStore reports a namespace named like a store that fails IsStore: to
+// storectl that store does not exist, and the namespace is not its to touch.
+func notAStore(name string) error {
+	return &Error{Err: ErrNotFound, Store: name, Reason: "NotAStore",
+		Message: fmt.Sprintf("no store named %q: namespace %s exists but is not a store (it lacks the labels %s=%s and %s=%s); storectl leaves it untouched",
+			name, Namespace(name), LabelManagedBy, ManagedBy, LabelStore, name)}
 }
 
 func notFound(name string) error {
@@ -200,13 +226,15 @@ func recentEvents(evs []corev1.Event, max int) []Event {
 // List reads every store with a fixed set of cluster-wide calls, issued
 // together once the store namespaces are known: pods, statefulsets,
 // deployments and jobs by label, and the labels of the stores' Helm release
-// records (see release.Manager.ListLatest). No release record is decoded:
-// the revision and status come from the record's labels, the chart from the
-// workloads' labels. Events, claims and ingresses are not read (they would
-// cost a call per store or a cluster-wide event list), so List's status is
-// based on workloads and releases; Get is the detailed view.
+// records (see release.Manager.ListLatest). No release record is decoded: the
+// revision and status come from the record's labels, the chart from the
+// workloads' labels. Events, claims, ingresses, drift and the credentials
+// Secret are not read (they would cost a call per store, a cluster-wide event
+// list, or reading Secrets that an identity of docs/rbac.yaml may read only
+// inside stores), so List's status is based on workloads and releases; Get is
+// the detailed view.
 func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
-	sel := LabelManagedBy + "=" + ManagedBy + "," + LabelStore
+	sel := storeSelector
 	if o.Selector != "" {
 		if _, err := labels.Parse(o.Selector); err != nil {
 			return nil, fmt.Errorf("%w: selector %q: %w", ErrInvalidValues, o.Selector, err)
@@ -223,8 +251,8 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 	now := e.now()
 	for i := range nsl.Items {
 		n := &nsl.Items[i]
-		name := n.Labels[LabelStore]
-		if Namespace(name) != n.Name {
+		name, ok := StoreName(n)
+		if !ok {
 			continue
 		}
 		snaps[n.Name] = &Snapshot{Name: name, Namespace: n, Partial: true, Now: now}
@@ -336,12 +364,15 @@ func (e *Engine) Credentials(ctx context.Context, name string) (*Credentials, er
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
+	if _, err := e.storeNamespace(ctx, name); err != nil {
+		return nil, err
+	}
 	sec, err := e.kube.CoreV1().Secrets(Namespace(name)).Get(ctx, credentialsSecret(name), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		if _, nerr := e.storeNamespace(ctx, name); nerr != nil {
-			return nil, nerr
+		if err := e.checkNoDatabaseVolume(ctx, name); err != nil {
+			return nil, err
 		}
-		return nil, &Error{Err: ErrNotFound, Store: name, Reason: "CredentialsMissing",
+		return nil, &Error{Err: ErrNotFound, Store: name, Reason: "CredentialsNotCreated",
 			Message: fmt.Sprintf("secret %s/%s does not exist yet", Namespace(name), credentialsSecret(name)),
 			Next:    fmt.Sprintf("run 'storectl create %s' to finish creating the store", name)}
 	}

@@ -71,6 +71,12 @@ type Snapshot struct {
 	PVCs         []corev1.PersistentVolumeClaim
 	Events       []corev1.Event
 	Ingresses    []networkingv1.Ingress
+	// Drift lists what of a deployed release the cluster no longer holds as
+	// applied (read by Get only).
+	Drift []release.Drift
+	// CredentialsMissing says the credentials Secret was looked for and is
+	// not there (false when it exists or was not looked for).
+	CredentialsMissing bool
 	// Partial means PVCs, Events and Ingresses were not read (List keeps to
 	// a fixed number of cluster-wide calls); checks needing them are skipped.
 	Partial bool
@@ -149,6 +155,9 @@ func Compute(s Snapshot, ff FailFast) Status {
 		}
 	case failure != nil:
 		st.Phase, st.Reason, st.Message, st.Failure = PhaseFailed, failure.Reason, failure.Component+": "+failure.Message, failure
+	case s.CredentialsMissing && databaseVolume(s) != "":
+		f := credentialsFailure(s.Name, databaseVolume(s))
+		st.Phase, st.Reason, st.Message, st.Failure = PhaseFailed, f.Reason, f.Message, f
 	case rel == nil:
 		st.Phase, st.Reason, st.Message = PhaseProvisioning, "ReleaseNotInstalled", "the chart is not installed yet"
 	case rel.Status == release.StatusFailed:
@@ -160,6 +169,10 @@ func Compute(s Snapshot, ff FailFast) Status {
 		if st.Message == "" {
 			st.Message = "release revision " + fmt.Sprint(rel.Revision) + " is " + rel.Status
 		}
+	case rel.Status == release.StatusDeployed && len(s.Drift) > 0:
+		st.Phase, st.Reason = PhaseFailed, ReasonDrift
+		st.Message = fmt.Sprintf("release revision %d is deployed but the cluster no longer holds it as applied: %s", rel.Revision, describeDrift(s.Drift))
+		st.Failure = &Failure{Component: "release", Reason: ReasonDrift, Message: st.Message}
 	case rel.Status == release.StatusUninstalling:
 		st.Phase, st.Reason, st.Message = PhaseDeleting, "Uninstalling", "the release is being uninstalled"
 	case allReady(comps):
@@ -682,4 +695,53 @@ func eventTime(ev corev1.Event) time.Time {
 		return ev.FirstTimestamp.Time
 	}
 	return ev.CreationTimestamp.Time
+}
+
+// ReasonCredentialsMissing is the reason of a store whose credentials Secret
+// is gone while its database volume, initialised with those passwords, stays.
+// New passwords would not open that database, so storectl never generates
+// them then: the Secret must be restored, or the database's passwords reset.
+const ReasonCredentialsMissing = "CredentialsMissing"
+
+// ComponentCredentials names the credentials Secret in failures.
+const ComponentCredentials = "credentials"
+
+// databaseVolume names the evidence that the store's database volume exists:
+// its claim, or (List reads no claims) its StatefulSet, which creates the
+// claim. "" when there is none.
+func databaseVolume(s Snapshot) string {
+	for _, c := range s.PVCs {
+		if componentOfObject(c.Name, "PersistentVolumeClaim", s.Name) == ComponentDatabase && c.DeletionTimestamp == nil {
+			return "volume claim " + c.Name
+		}
+	}
+	if s.Partial {
+		if sts := findSTS(s.StatefulSets, s.Name+"-mariadb", ComponentDatabase); sts != nil {
+			return "StatefulSet " + sts.Name + " and its volume"
+		}
+	}
+	return ""
+}
+
+func credentialsFailure(name, volume string) *Failure {
+	return &Failure{Component: ComponentCredentials, Reason: ReasonCredentialsMissing,
+		Message: fmt.Sprintf("secret %s/%s is missing while the database (%s) keeps the passwords it was initialised with; storectl does not generate new ones",
+			Namespace(name), credentialsSecret(name), volume)}
+}
+
+// ReasonDrift is the reason of a store whose deployed release lost objects
+// or had them changed (kubectl delete, scale, edit): nothing in the cluster
+// restores them, a create re-applies the release.
+const ReasonDrift = "ReleaseDrift"
+
+func describeDrift(ds []release.Drift) string {
+	parts := make([]string, 0, len(ds))
+	for _, d := range ds {
+		p := d.Kind + " " + d.Name + " missing"
+		if d.Reason == release.DriftChanged {
+			p = d.Kind + " " + d.Name + " " + d.Field + " changed"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -155,18 +155,40 @@ type ListOptions struct {
 
 // DeleteOptions configures Delete.
 type DeleteOptions struct {
-	Wait           bool
-	Timeout        time.Duration
+	Wait bool
+	// Timeout bounds the whole delete, every API call included; 0 means
+	// DefaultTimeout.
+	Timeout time.Duration
+	// IgnoreNotFound makes a missing store a success; a namespace that is
+	// not a store (IsStore) is still refused.
 	IgnoreNotFound bool
 	OnProgress     func(Progress)
+	// OnRetained receives, once the store is gone, the volumes its deletion
+	// left because their reclaim policy is Retain.
+	OnRetained func([]RetainedVolume)
 }
 
 // WaitOptions configures Wait.
 type WaitOptions struct {
 	// For is "ready" or "deleted".
-	For        string
+	For string
+	// Timeout bounds the whole wait, every API call included; 0 means
+	// DefaultTimeout.
 	Timeout    time.Duration
 	OnProgress func(Progress)
+	// OnRetained is DeleteOptions.OnRetained for For "deleted".
+	OnRetained func([]RetainedVolume)
+}
+
+// RetainedVolume is a PersistentVolume of a deleted store that stays because
+// its reclaim policy is Retain: it holds the store's data until someone
+// deletes or reuses it. A store created later under the same name does not
+// get it back on its own (its claims bind new volumes).
+type RetainedVolume struct {
+	Name         string `json:"name"`
+	Claim        string `json:"claim"`
+	StorageClass string `json:"storageClass,omitempty"`
+	Phase        string `json:"phase"`
 }
 
 // DefaultTimeout bounds Create, Delete and Wait when no timeout is given.

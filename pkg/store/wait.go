@@ -8,10 +8,12 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/storectl/storectl/pkg/kube"
 	"github.com/storectl/storectl/pkg/release"
 )
 
@@ -39,8 +41,8 @@ const tick = time.Second
 // watchReady follows a store until it is Ready, certainly failed, the
 // deadline passes or ctx ends.
 func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watchRun) (*Store, error) {
-	if !w.synced(ctx) {
-		return nil, interrupted(name, "waiting for the store", "")
+	if err := w.sync(ctx, "waiting for the store", ""); err != nil {
+		return nil, err
 	}
 	timer := time.NewTimer(time.Until(r.deadline))
 	defer timer.Stop()
@@ -53,6 +55,20 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 	var lastSnap Snapshot
 	var nextFinalize time.Time
 	deleted := map[types.UID]bool{}
+	// timedOut reports the deadline, unless the API server cannot be reached
+	// any more: then the last state seen is stale, and that is the news.
+	timedOut := func() (*Store, error) {
+		st := e.storeFrom(lastSnap, last)
+		if _, err := w.probe(ctx); err != nil && !cancelled(ctx) && kube.Classify(err) != kube.KindOther {
+			ue := unreachableErr(name, "waiting for the store", err).(*Error)
+			ue.Components = last.Components
+			return st, ue
+		}
+		return st, &Error{Err: ErrTimeout, Store: name, Reason: "Timeout",
+			Message:    fmt.Sprintf("not Ready after %s; last state: %s", r.timeout, describe(last)),
+			Next:       fmt.Sprintf("keep waiting with 'storectl wait %s --for ready', inspect with 'storectl get %s', or retry with a longer --timeout", name, name),
+			Components: last.Components}
+	}
 	for {
 		snap := w.snapshot(r.since)
 		st := Compute(snap, e.ff)
@@ -86,15 +102,18 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 		}
 		select {
 		case <-ctx.Done():
-			return e.storeFrom(lastSnap, last), interrupted(name, "waiting for the store", "")
+			if cancelled(ctx) {
+				return e.storeFrom(lastSnap, last), interrupted(name, "waiting for the store", "")
+			}
+			return timedOut()
 		case <-timer.C:
-			return e.storeFrom(lastSnap, last), &Error{Err: ErrTimeout, Store: name, Reason: "Timeout",
-				Message:    fmt.Sprintf("not Ready after %s; last state: %s", r.timeout, describe(last)),
-				Next:       fmt.Sprintf("keep waiting with 'storectl wait %s --for ready', inspect with 'storectl get %s', or retry with a longer --timeout", name, name),
-				Components: last.Components}
+			return timedOut()
 		case err := <-installDone:
 			installing, installDone = false, nil
 			if err != nil {
+				if ctx.Err() != nil && !cancelled(ctx) {
+					return timedOut() // the install was cut off by the deadline
+				}
 				return e.storeFrom(lastSnap, last), installErr(ctx, name, err)
 			}
 			w.refreshRelease(ctx)
@@ -147,11 +166,23 @@ func (e *Engine) Wait(ctx context.Context, name string, o WaitOptions) (*Store, 
 		timeout = DefaultTimeout
 	}
 	deadline := time.Now().Add(timeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	pt := newProgressTracker(o.OnProgress, e.now)
 	switch o.For {
 	case "", "ready":
-		if _, err := e.storeNamespace(ctx, name); err != nil {
+		// One full read first: a deployed release whose objects are gone or
+		// changed never becomes Ready by waiting.
+		st, err := e.Get(ctx, name)
+		if err != nil {
 			return nil, err
+		}
+		if st.Reason == ReasonDrift || st.Reason == ReasonCredentialsMissing {
+			comp := "release"
+			if st.Reason == ReasonCredentialsMissing {
+				comp = ComponentCredentials
+			}
+			return st, &Error{Err: ErrFailed, Store: name, Component: comp, Reason: st.Reason, Message: st.Message, Components: st.Components}
 		}
 		w := e.newWatcher(name, watchOptions{workloads: true})
 		defer w.close()
@@ -162,14 +193,17 @@ func (e *Engine) Wait(ctx context.Context, name string, o WaitOptions) (*Store, 
 		}
 		return e.watchReady(ctx, w, name, watchRun{deadline: deadline, timeout: timeout, since: since, pt: pt})
 	case "deleted", "delete":
-		return nil, e.waitDeleted(ctx, name, deadline, timeout, pt)
+		return nil, e.waitDeleted(ctx, name, deleteWait{timeout: timeout, pt: pt, onRetained: o.OnRetained})
 	}
 	return nil, fmt.Errorf("%w: --for must be ready or deleted, not %q", ErrInvalidValues, o.For)
 }
 
 // Delete uninstalls the store's release and deletes its namespace; with
-// Wait it returns when the namespace and its volumes are gone. A delete
-// that was interrupted is finished by the next call.
+// Wait it returns when the namespace and its volumes are gone, except
+// volumes whose reclaim policy is Retain: those stay by design, are reported
+// through DeleteOptions.OnRetained and do not hold the delete up. A delete
+// that was interrupted is finished by the next call. A namespace that fails
+// IsStore is never touched (ErrNotFound).
 func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error {
 	if err := ValidateName(name); err != nil {
 		return err
@@ -178,12 +212,14 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	deadline := time.Now().Add(timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	pt := newProgressTracker(o.OnProgress, e.now)
 	ns := Namespace(name)
 	n, err := e.storeNamespace(ctx, name)
 	if errors.Is(err, ErrNotFound) {
-		if o.IgnoreNotFound {
+		var se *Error
+		if o.IgnoreNotFound && !(errors.As(err, &se) && se.Reason == "NotAStore") {
 			return nil
 		}
 		return err
@@ -192,17 +228,23 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 		return err
 	}
 	resume := "run 'storectl delete " + name + " --yes' again to finish"
+	// The claims of this store, so that volumes of an earlier store of the
+	// same name are not taken for its own.
+	claims := map[types.UID]bool{}
+	if pvcs, err := e.kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, c := range pvcs.Items {
+			claims[c.UID] = true
+		}
+	}
 	if n.DeletionTimestamp == nil {
 		if err := e.ensureAccess(ctx, name); err != nil {
 			return err
 		}
 		pt.report(StepUninstall, ProgressRunning, "uninstalling release "+name)
-		uctx, cancel := context.WithTimeout(ctx, time.Until(deadline))
-		err := e.rel.Uninstall(uctx, ns, name, timeout)
-		cancel()
+		err := e.rel.Uninstall(ctx, ns, name, timeout)
 		switch {
 		case ctx.Err() != nil:
-			return interrupted(name, "uninstall", resume)
+			return stopped(ctx, name, "uninstalling the release", resume)
 		case err == nil || errors.Is(err, release.ErrNotFound):
 			pt.report(StepUninstall, ProgressDone, "")
 		default:
@@ -211,10 +253,14 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 		}
 		pt.report(StepNamespaceDeletion, ProgressRunning, "deleting namespace "+ns)
 		policy := metav1.DeletePropagationBackground
-		err = e.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{PropagationPolicy: &policy})
+		// The precondition makes sure the namespace deleted is the one
+		// judged a store above, not one recreated in between.
+		uid := n.UID
+		err = e.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{PropagationPolicy: &policy,
+			Preconditions: &metav1.Preconditions{UID: &uid}})
 		if err != nil && !apierrors.IsNotFound(err) {
 			if ctx.Err() != nil {
-				return interrupted(name, "namespace deletion", resume)
+				return stopped(ctx, name, "deleting namespace "+ns, resume)
 			}
 			return clusterErr(ctx, name, "delete namespace "+ns, err)
 		}
@@ -222,45 +268,146 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 	if !o.Wait {
 		return nil
 	}
-	return e.waitDeleted(ctx, name, deadline, timeout, pt)
+	return e.waitDeleted(ctx, name, deleteWait{timeout: timeout, pt: pt, claims: claims, created: n.CreationTimestamp.Time, onRetained: o.OnRetained})
+}
+
+// deleteWait parameterises waitDeleted.
+type deleteWait struct {
+	timeout time.Duration
+	pt      *progressTracker
+	// claims and created identify the store's own volumes, when known: bound
+	// to one of its claims, or created after its namespace.
+	claims     map[types.UID]bool
+	created    time.Time
+	onRetained func([]RetainedVolume)
 }
 
 // waitDeleted follows the namespace and the store's PersistentVolumes until
-// all are gone, reporting what is still terminating.
-func (e *Engine) waitDeleted(ctx context.Context, name string, deadline time.Time, timeout time.Duration, pt *progressTracker) error {
+// all are gone, reporting what is still terminating. Volumes whose reclaim
+// policy is Retain are reported, never waited for. ctx carries the deadline;
+// before reporting a timeout the caches are checked against the cluster.
+func (e *Engine) waitDeleted(ctx context.Context, name string, d deleteWait) error {
 	w := e.newWatcher(name, watchOptions{volumes: true})
 	defer w.close()
-	resume := fmt.Sprintf("run 'storectl wait %s --for deleted' to keep waiting", name)
-	if !w.synced(ctx) {
-		return interrupted(name, "namespace deletion", resume)
+	if d.claims == nil {
+		d.claims = map[types.UID]bool{}
 	}
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
+	resume := fmt.Sprintf("run 'storectl wait %s --for deleted' to keep waiting", name)
+	if err := w.sync(ctx, "waiting for the namespace deletion", resume); err != nil {
+		return err
+	}
+	done := func(retained []RetainedVolume) error {
+		msg := Namespace(name) + " and its volumes are gone"
+		if len(retained) > 0 {
+			msg = fmt.Sprintf("%s is gone; %d volume(s) retained by their reclaim policy", Namespace(name), len(retained))
+			if d.onRetained != nil {
+				d.onRetained(retained)
+			}
+		}
+		d.pt.report(StepNamespaceDeletion, ProgressDone, msg)
+		return nil
+	}
+	for _, n := range listOf[corev1.Namespace](w.nsInf) {
+		if n.Name == w.ns && !IsStore(&n, name) {
+			// Not a store: there is none of that name to wait for, and
+			// neither the namespace nor its volumes are storectl's.
+			return done(nil)
+		}
+	}
 	for {
-		remaining := w.remaining()
+		n := w.namespace()
+		if n != nil {
+			if d.created.IsZero() {
+				d.created = n.CreationTimestamp.Time
+			}
+			for _, c := range listOf[corev1.PersistentVolumeClaim](w.pvcs) {
+				d.claims[c.UID] = true
+			}
+		}
+		waiting, retained := storeVolumes(listOf[corev1.PersistentVolume](w.pvs), Namespace(name), d.claims, d.created)
+		remaining := w.remaining(n, waiting)
 		if len(remaining) == 0 {
-			pt.report(StepNamespaceDeletion, ProgressDone, Namespace(name)+" and its volumes are gone")
-			return nil
+			return done(retained)
 		}
 		msg := "still terminating: " + strings.Join(remaining, ", ")
-		pt.report(StepNamespaceDeletion, ProgressRunning, msg)
+		d.pt.report(StepNamespaceDeletion, ProgressRunning, msg)
 		select {
 		case <-ctx.Done():
-			return interrupted(name, "namespace deletion", resume)
-		case <-timer.C:
+			if cancelled(ctx) {
+				return interrupted(name, "namespace deletion", resume)
+			}
+			// The caches go stale without a word when the connection drops:
+			// read the cluster itself before deciding.
+			n, pvs, err := e.reread(ctx, w)
+			if err != nil {
+				if kube.Classify(err) == kube.KindOther {
+					return clusterErr(ctx, name, "read the namespace deletion", err)
+				}
+				ue := unreachableErr(name, "waiting for the namespace deletion (last seen: "+msg+")", err).(*Error)
+				ue.Next = "check that the cluster is running and that --kubeconfig/--context point at it, then " + resume
+				return ue
+			}
+			waiting, retained := storeVolumes(pvs, Namespace(name), d.claims, d.created)
+			remaining := w.remaining(n, waiting)
+			if len(remaining) == 0 {
+				return done(retained)
+			}
 			return &Error{Err: ErrTimeout, Store: name, Reason: "Timeout",
-				Message: fmt.Sprintf("not deleted after %s; %s", timeout, msg), Next: resume}
+				Message: fmt.Sprintf("not deleted after %s; still terminating: %s", d.timeout, strings.Join(remaining, ", ")), Next: resume}
 		case <-w.changed:
 		}
 	}
 }
 
-// remaining lists what of a deleted store still exists.
-func (w *watcher) remaining() []string {
+// reread reads the namespace and the PersistentVolumes straight from the
+// API server, within probeGrace.
+func (e *Engine) reread(ctx context.Context, w *watcher) (*corev1.Namespace, []corev1.PersistentVolume, error) {
+	n, err := w.probe(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	pctx, cancel := probeContext(ctx)
+	defer cancel()
+	pvs, err := e.kube.CoreV1().PersistentVolumes().List(pctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return n, pvs.Items, nil
+}
+
+// storeVolumes sorts the PersistentVolumes of a deleted store namespace ns
+// into those still to be waited for and those retained by their reclaim
+// policy. A volume is the store's when it was bound to one of its claims, or
+// was created after its namespace; with neither known, a volume still bound
+// to a claim in ns counts only when it is being reclaimed (policy Delete),
+// since a retained one may be an earlier store's.
+func storeVolumes(pvs []corev1.PersistentVolume, ns string, claims map[types.UID]bool, created time.Time) (waiting []string, retained []RetainedVolume) {
+	for _, pv := range pvs {
+		ref := pv.Spec.ClaimRef
+		if ref == nil || ref.Namespace != ns {
+			continue
+		}
+		retain := pv.Spec.PersistentVolumeReclaimPolicy == corev1.PersistentVolumeReclaimRetain
+		known := len(claims) > 0 || !created.IsZero()
+		ours := claims[ref.UID] || (!created.IsZero() && !pv.CreationTimestamp.Time.Before(created.Truncate(time.Second)))
+		switch {
+		case ours && retain:
+			retained = append(retained, RetainedVolume{Name: pv.Name, Claim: ref.Name, StorageClass: pv.Spec.StorageClassName, Phase: string(pv.Status.Phase)})
+		case ours, !known && !retain:
+			waiting = append(waiting, pv.Name)
+		}
+	}
+	sort.Strings(waiting)
+	sort.Slice(retained, func(i, j int) bool { return retained[i].Name < retained[j].Name })
+	return waiting, retained
+}
+
+// remaining lists what of a deleted store still exists: its namespace n (nil
+// when gone), what the namespace still holds, and the volumes waited for.
+func (w *watcher) remaining(n *corev1.Namespace, volumes []string) []string {
 	var out []string
-	if n := w.namespace(); n != nil {
+	if n != nil {
 		out = append(out, "namespace "+n.Name)
-		// What the namespace still holds, while it exists.
 		if p := len(w.pods.GetStore().List()); p > 0 {
 			out = append(out, fmt.Sprintf("%d pod(s)", p))
 		}
@@ -268,13 +415,8 @@ func (w *watcher) remaining() []string {
 			out = append(out, fmt.Sprintf("%d volume claim(s)", c))
 		}
 	}
-	var pvs []string
-	for _, pv := range w.volumes() {
-		pvs = append(pvs, pv.Name)
-	}
-	sort.Strings(pvs)
-	if len(pvs) > 0 {
-		out = append(out, "volume(s) "+strings.Join(pvs, ", "))
+	if len(volumes) > 0 {
+		out = append(out, "volume(s) "+strings.Join(volumes, ", "))
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -34,6 +35,7 @@ type watcher struct {
 	nsInf, pods, sts, deploys, jobs, pvcs, events, ings, secrets, pvs cache.SharedIndexInformer
 
 	mu        sync.Mutex
+	lastErr   error // the last list or watch error of any informer
 	rel       *release.Release
 	staleJobs map[types.UID]bool
 	stalePods map[types.UID]bool
@@ -100,6 +102,7 @@ func (e *Engine) newWatcher(name string, o watchOptions) *watcher {
 				lo.LabelSelector = labels.Set{"owner": "helm", "name": name}.String()
 			}))
 		w.secrets = sf.Core().V1().Secrets().Informer()
+		w.trackErrors(w.secrets)
 		_, _ = w.secrets.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(any) { w.refreshRelease(ctx) },
 			UpdateFunc: func(any, any) { w.refreshRelease(ctx) },
@@ -128,6 +131,7 @@ func (e *Engine) newWatcher(name string, o watchOptions) *watcher {
 }
 
 func (w *watcher) notify(inf cache.SharedIndexInformer) {
+	w.trackErrors(inf)
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { w.poke() },
 		UpdateFunc: func(any, any) { w.poke() },
@@ -142,15 +146,73 @@ func (w *watcher) poke() {
 	}
 }
 
-// synced waits for the first list of every informer.
-func (w *watcher) synced(ctx context.Context) bool {
+// trackErrors records the informer's list and watch errors instead of
+// logging them: the reflector retries on its own, and the last error says why
+// a wait that ends without an answer ended so.
+func (w *watcher) trackErrors(inf cache.SharedIndexInformer) {
+	_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		w.mu.Lock()
+		w.lastErr = err
+		w.mu.Unlock()
+	})
+}
+
+func (w *watcher) err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lastErr
+}
+
+// sync waits for the first list of every informer, until ctx ends. The
+// informers retry a failing list forever, so ctx must carry the operation's
+// deadline: a cluster that does not answer by then is unreachable.
+func (w *watcher) sync(ctx context.Context, during, next string) error {
 	var fns []cache.InformerSynced
 	for _, inf := range []cache.SharedIndexInformer{w.nsInf, w.pods, w.sts, w.deploys, w.jobs, w.pvcs, w.events, w.ings, w.secrets, w.pvs} {
 		if inf != nil {
 			fns = append(fns, inf.HasSynced)
 		}
 	}
-	return cache.WaitForCacheSync(ctx.Done(), fns...)
+	if cache.WaitForCacheSync(ctx.Done(), fns...) {
+		return nil
+	}
+	if cancelled(ctx) {
+		return interrupted(w.name, during, next)
+	}
+	return unreachableErr(w.name, during, w.err())
+}
+
+// probeGrace bounds the reads made after a deadline to check the caches
+// against the cluster before a wait reports how it ended.
+const probeGrace = 2 * time.Second
+
+// probeContext returns a context for those reads: ctx's values and
+// cancellation by the caller, but not its (already passed) deadline.
+func probeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), probeGrace)
+	if cancelled(ctx) {
+		cancel()
+	}
+	return pctx, cancel
+}
+
+// probe reads the store namespace straight from the API server, bypassing
+// the caches, which go stale without a word when the connection drops. It
+// returns the namespace as the cluster has it (nil when gone or not a store).
+func (w *watcher) probe(ctx context.Context) (*corev1.Namespace, error) {
+	pctx, cancel := probeContext(ctx)
+	defer cancel()
+	n, err := w.e.kube.CoreV1().Namespaces().Get(pctx, w.ns, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !IsStore(n, w.name) {
+		return nil, nil
+	}
+	return n, nil
 }
 
 func (w *watcher) close() { w.stop() }
@@ -188,9 +250,11 @@ func listOf[T any](inf cache.SharedIndexInformer) []T {
 	return out
 }
 
+// namespace returns the store's namespace as cached, or nil when it is gone
+// or fails IsStore (then there is no store to follow).
 func (w *watcher) namespace() *corev1.Namespace {
 	for _, n := range listOf[corev1.Namespace](w.nsInf) {
-		if n.Name == w.ns {
+		if IsStore(&n, w.name) {
 			return &n
 		}
 	}
@@ -219,17 +283,6 @@ func (w *watcher) snapshot(since time.Time) Snapshot {
 		Since:        since,
 		Now:          w.e.now(),
 	}
-}
-
-// volumes returns the PersistentVolumes still bound to claims of the store.
-func (w *watcher) volumes() []corev1.PersistentVolume {
-	var out []corev1.PersistentVolume
-	for _, pv := range listOf[corev1.PersistentVolume](w.pvs) {
-		if pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.Namespace == w.ns {
-			out = append(out, pv)
-		}
-	}
-	return out
 }
 
 // progressTracker turns component states into Progress reports, one per
