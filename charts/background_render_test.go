@@ -154,3 +154,64 @@ func egressPorts(t *testing.T, np *unstructured.Unstructured) []string {
 	}
 	return out
 }
+
+// TestEveryConfigMapMountHasItsKey checks that each file a pod mounts from one of the chart's
+// ConfigMaps exists in that ConfigMap: a missing key makes the kubelet refuse to start the
+// container, which the sandbox's simulated pods would not show.
+func TestEveryConfigMapMountHasItsKey(t *testing.T) {
+	for _, preset := range Presets() {
+		t.Run(preset, func(t *testing.T) {
+			objs := objects(t, mustInstall(t, presetValues(t, preset, mailOn)))
+			keys := map[string]map[string]any{}
+			for _, o := range objs {
+				if o.GetKind() == "ConfigMap" {
+					data, _, _ := unstructured.NestedMap(o.Object, "data")
+					keys[o.GetName()] = data
+				}
+			}
+			mounts := 0
+			for _, p := range podSpecs(t, objs) {
+				vols := map[string]*corev1.ConfigMapVolumeSource{}
+				for _, v := range p.spec.Volumes {
+					if v.ConfigMap != nil {
+						vols[v.Name] = v.ConfigMap
+					}
+				}
+				for _, c := range append(append([]corev1.Container{}, p.spec.InitContainers...), p.spec.Containers...) {
+					for _, m := range c.VolumeMounts {
+						cm := vols[m.Name]
+						if cm == nil {
+							continue
+						}
+						data, ok := keys[cm.Name]
+						if !ok {
+							t.Errorf("%s/%s mounts ConfigMap %s, which the chart does not render", p.owner, c.Name, cm.Name)
+							continue
+						}
+						key := m.SubPath
+						for _, it := range cm.Items {
+							if it.Path == m.SubPath {
+								key = it.Key
+							}
+						}
+						if key == "" {
+							for _, it := range cm.Items {
+								if _, ok := data[it.Key]; !ok {
+									t.Errorf("%s/%s: ConfigMap %s has no key %s", p.owner, c.Name, cm.Name, it.Key)
+								}
+							}
+							continue
+						}
+						mounts++
+						if _, ok := data[key]; !ok {
+							t.Errorf("%s/%s mounts %s from ConfigMap %s, which has no key %s", p.owner, c.Name, m.MountPath, cm.Name, key)
+						}
+					}
+				}
+			}
+			if mounts < 10 {
+				t.Errorf("checked only %d file mounts", mounts)
+			}
+		})
+	}
+}

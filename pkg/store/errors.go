@@ -142,7 +142,7 @@ func stopped(ctx context.Context, name, during, next string) error {
 // unreachableErr reports an API server that gave no usable answer before the
 // deadline; last is the last error the client saw, if any. Credentials the
 // server refused are reported as such.
-func unreachableErr(name, during string, last error) error {
+func unreachableErr(name, during string, last error) *Error {
 	if last != nil && kube.Classify(last) == kube.KindUnauthorized {
 		return &Error{Err: ErrUnauthorized, Store: name, Reason: "Unauthorized", Message: fmt.Sprintf("%s: %v", during, last), Cause: last}
 	}

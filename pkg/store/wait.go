@@ -60,7 +60,7 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 	timedOut := func() (*Store, error) {
 		st := e.storeFrom(lastSnap, last)
 		if _, err := w.probe(ctx); err != nil && !cancelled(ctx) && kube.Classify(err) != kube.KindOther {
-			ue := unreachableErr(name, "waiting for the store", err).(*Error)
+			ue := unreachableErr(name, "waiting for the store", err)
 			ue.Components = last.Components
 			return st, ue
 		}
@@ -219,7 +219,7 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 	n, err := e.storeNamespace(ctx, name)
 	if errors.Is(err, ErrNotFound) {
 		var se *Error
-		if o.IgnoreNotFound && !(errors.As(err, &se) && se.Reason == "NotAStore") {
+		if o.IgnoreNotFound && (!errors.As(err, &se) || se.Reason != "NotAStore") {
 			return nil
 		}
 		return err
@@ -343,7 +343,7 @@ func (e *Engine) waitDeleted(ctx context.Context, name string, d deleteWait) err
 				if kube.Classify(err) == kube.KindOther {
 					return clusterErr(ctx, name, "read the namespace deletion", err)
 				}
-				ue := unreachableErr(name, "waiting for the namespace deletion (last seen: "+msg+")", err).(*Error)
+				ue := unreachableErr(name, "waiting for the namespace deletion (last seen: "+msg+")", err)
 				ue.Next = "check that the cluster is running and that --kubeconfig/--context point at it, then " + resume
 				return ue
 			}
