@@ -114,6 +114,14 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 				if ctx.Err() != nil && !cancelled(ctx) {
 					return timedOut() // the install was cut off by the deadline
 				}
+				// Helm reports a failed hook as soon as it sees it; the watcher may see the
+				// failed Job a moment later. Its diagnosis names the component and the
+				// cause, so it is given that moment before Helm's error is used.
+				if snap, st, ok := e.settleFailure(ctx, w, r.since); ok {
+					f := st.Failure
+					return e.storeFrom(snap, st), &Error{Err: ErrFailed, Store: name, Component: f.Component, Reason: f.Reason,
+						Message: f.Message, Next: f.Next, Components: st.Components}
+				}
 				return e.storeFrom(lastSnap, last), installErr(ctx, name, err)
 			}
 			w.refreshRelease(ctx)
@@ -448,6 +456,29 @@ func (e *Engine) unstickStatefulSet(ctx context.Context, s Snapshot, deleted map
 		err := e.kube.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 		if err == nil || apierrors.IsNotFound(err) {
 			pt.report(ComponentDatabase, ProgressRunning, "replacing pod "+p.Name+", stuck at the previous revision")
+		}
+	}
+}
+
+// failureSettle bounds how long a failed install waits for the watcher's diagnosis.
+const failureSettle = 2 * time.Second
+
+// settleFailure waits up to failureSettle for the watcher to show a component failure,
+// and returns it.
+func (e *Engine) settleFailure(ctx context.Context, w *watcher, since time.Time) (Snapshot, Status, bool) {
+	timer := time.NewTimer(failureSettle)
+	defer timer.Stop()
+	for {
+		snap := w.snapshot(since)
+		if st := Compute(snap, e.ff); st.Failure != nil && st.Failure.Component != "release" {
+			return snap, st, true
+		}
+		select {
+		case <-w.changed:
+		case <-timer.C:
+			return Snapshot{}, Status{}, false
+		case <-ctx.Done():
+			return Snapshot{}, Status{}, false
 		}
 	}
 }
