@@ -82,6 +82,7 @@ func releaseRecords(t *testing.T, c *testcluster.Cluster, name string) [][]byte 
 // audit file and not in any Helm release record. storectl never takes a password as an
 // argument, so no process's argv can carry one: the arguments of every run are checked too.
 func TestPasswordsNeverLeak(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	r := newRunner(t, c.Kubeconfig)
 	name := uniqueStore("secret")
@@ -196,6 +197,7 @@ func loadClusterRole(t *testing.T) *rbacv1.ClusterRole {
 // The whole lifecycle runs as a ServiceAccount bound only to the ClusterRole of
 // docs/rbac.yaml: the role is enough, and storectl needs no more.
 func TestLifecycleAsLeastPrivilegeServiceAccount(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	ctx := context.Background()
 	role := loadClusterRole(t)
