@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -354,7 +355,7 @@ func Private(t testing.TB) *Cluster {
 			t.Errorf("remove the private sandbox state: %v", err)
 		}
 	})
-	out, err := runScriptEnv(env, script, "up")
+	out, err := startPrivate(env, script)
 	if err != nil {
 		t.Fatalf("start a private sandbox: %v", err)
 	}
@@ -369,6 +370,22 @@ func Private(t testing.TB) *Cluster {
 	}
 	c.env = env
 	return c
+}
+
+// startPrivate runs `up` for a private sandbox, one at a time on the machine:
+// tests of several packages ask for one at the same moment, and control
+// planes booting together on a busy machine each take so long that they miss
+// the start deadline, where one after the other each is up in seconds.
+func startPrivate(env []string, script string) (string, error) {
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "storectl-private-sandbox.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close() // closing lets go of the lock
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("wait for other private sandboxes to start: %w", err)
+	}
+	return runScriptEnv(env, script, "up")
 }
 
 // NewNamespace creates a namespace with a unique name starting with prefix
