@@ -19,7 +19,7 @@
 # Environment:
 #   STORECTL_TEST_BINARY   the storectl binary the end-to-end tests run
 #                          (make test builds bin/storectl-e2e for them)
-#   TEST_PARALLEL          tests run at once in each package (default 6)
+#   TEST_PARALLEL          tests run at once in each package (default 4)
 #   TEST_PACKAGES          test binaries run at once (default 4)
 set -euo pipefail
 
@@ -50,7 +50,7 @@ mkdir -p bin
 "$go" build -o bin/testreport ./hack/testreport
 gotest() {
 	"$go" test -json -tags e2e -count=1 -timeout 60m \
-		-p "${TEST_PACKAGES:-4}" -parallel "${TEST_PARALLEL:-6}" "$@" |
+		-p "${TEST_PACKAGES:-4}" -parallel "${TEST_PARALLEL:-4}" "$@" |
 		bin/testreport -json bin/test-events.json
 }
 
