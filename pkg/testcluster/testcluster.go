@@ -330,8 +330,9 @@ func (c *Cluster) StartAPIServer(t testing.TB) {
 // Private starts a sandbox for the calling test alone, with its own state
 // directory and ports, and stops it when the test ends. It takes some ten
 // seconds and as much memory as the shared sandbox; use it for tests that
-// disrupt the control plane (StopAPIServer), which would otherwise fail the
-// tests of other packages sharing the sandbox at that moment.
+// disrupt the control plane (StopAPIServer) or count everything of a kind on
+// the cluster (every store), which would otherwise fail or skew the tests
+// sharing the sandbox at that moment.
 func Private(t testing.TB) *Cluster {
 	t.Helper()
 	if os.Getenv("STORECTL_SKIP_CLUSTER") == "1" {
