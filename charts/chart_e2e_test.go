@@ -54,9 +54,13 @@ func helmConfig(t *testing.T, kubeconfig, namespace string) (*action.Configurati
 // Pod Security "restricted", checks every object is there and the store comes up, upgrades it
 // (the setup hook runs again), uninstalls it and deletes the namespace, and checks nothing is left.
 func TestChartOnTheTestCluster(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	for _, preset := range Presets() {
-		t.Run(preset, func(t *testing.T) { testChartLifecycle(t, c, preset) })
+		t.Run(preset, func(t *testing.T) {
+			t.Parallel()
+			testChartLifecycle(t, c, preset)
+		})
 	}
 }
 

@@ -75,6 +75,7 @@ func serviceAccountToken(t *testing.T, c *testcluster.Cluster, ns, name string) 
 // Invalid store names are refused before any API call: with the real cluster nothing is
 // created, and with an unreachable one the answer is still the usage error, not exit 6.
 func TestInvalidStoreNamesChangeNothing(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	real := newRunner(t, c.Kubeconfig)
 	offline := newRunner(t, writeKubeconfig(t, nil, "https://127.0.0.1:1", "x"))
@@ -151,6 +152,7 @@ func storeNamespaces(t *testing.T, c *testcluster.Cluster) map[string]bool {
 // Bad input other than the name, and a cluster that cannot be reached or refuses the
 // caller: each has its exit code and a next step, and leaves no namespace behind.
 func TestBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	dir := t.TempDir()
 	write := func(name, content string) string {
@@ -246,6 +248,7 @@ func lastLine(s string) string {
 // rewritten; a locked one is reported after the lock timeout. A mutating command still does
 // its work and warns that it could not record it.
 func TestDamagedAuditLog(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	r := newRunner(t, c.Kubeconfig)
 	name := uniqueStore("audit")
@@ -320,6 +323,7 @@ func TestDamagedAuditLog(t *testing.T) {
 // certain, far below the 10 minute default timeout, naming the component, the reason and
 // what to do.
 func TestFailFastThroughTheBinary(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	tests := []struct {
 		name   string
@@ -396,6 +400,7 @@ func noForeignLogLines(t *testing.T, stderr string) {
 // A store that never becomes ready times out at --timeout with exit 5, the last state of
 // each component and the command that keeps waiting.
 func TestTimeoutShowsLastState(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	r := newRunner(t, c.Kubeconfig)
 	name := uniqueStore("timeout")

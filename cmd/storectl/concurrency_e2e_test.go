@@ -14,6 +14,7 @@ import (
 // Two storectl processes create the same store at the same moment: the store ends Ready
 // with one clean release history, and a process that did not do the work says why.
 func TestConcurrentCreateOfOneStoreThroughTheBinary(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	r := newRunner(t, c.Kubeconfig)
 	name := uniqueStore("twice")
@@ -62,6 +63,7 @@ func TestConcurrentCreateOfOneStoreThroughTheBinary(t *testing.T) {
 
 // Many storectl processes finishing at once all land in one audit log.
 func TestConcurrentAuditAppends(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	r := newRunner(t, c.Kubeconfig)
 	const n = 12

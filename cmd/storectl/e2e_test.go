@@ -36,6 +36,15 @@ func storectlBinary() string {
 	return "storectl"
 }
 
+// testTimings shorten the waits of the engine in the binary (a build with the e2e tag, as
+// make test builds, reads them; see pkg/cli/testtimings_e2e.go). The sandbox shows a
+// failure within seconds, so waiting out production's grace periods only slows the tests:
+// an image pull is in ImagePullBackOff from about 2s to 12s after its pod starts, and a
+// crash loop restarts after 2s. The graces that guard against passing states (a pod not
+// yet scheduled while its volume is provisioned) stay at several seconds.
+const testTimings = "STORECTL_TEST_TIMINGS=lock-lease=6s,image-pull-grace=5s,crash-loop-restarts=1," +
+	"unschedulable-grace=8s,volume-grace=5s,config-error-grace=5s"
+
 // result is one storectl run.
 type result struct {
 	code           int
@@ -55,12 +64,7 @@ func (r *storectlRunner) run(args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, storectlBinary(), args...)
-	cmd.Env = append(os.Environ(),
-		"KUBECONFIG="+r.kubeconfig,
-		"STORECTL_AUDIT_PATH="+r.auditPath,
-		"STORECTL_MAX_STORES=100", // the shared sandbox may hold other tests' stores
-		"XDG_CONFIG_HOME="+filepath.Dir(r.auditPath),
-	)
+	cmd.Env = r.environ()
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -113,6 +117,7 @@ type storeJSON struct {
 // The lifecycle of issue-free stores through the real binary: create (with a slow WordPress
 // start), list, get, credentials, a repeated create, delete, and the audit log of it all.
 func TestLifecycleThroughTheBinary(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	suffix := make([]byte, 3)
 	_, _ = rand.Read(suffix)
@@ -258,6 +263,7 @@ func TestLifecycleThroughTheBinary(t *testing.T) {
 // SIGTERM in the middle of a create stops it within two seconds; running the same create
 // again resumes it to Ready, and the audit log tells both stories.
 func TestInterruptedCreateResumes(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	suffix := make([]byte, 3)
 	_, _ = rand.Read(suffix)
@@ -266,7 +272,7 @@ func TestInterruptedCreateResumes(t *testing.T) {
 	t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m") })
 
 	cmd := exec.Command(storectlBinary(), "create", name, "--set", `wordpress.podAnnotations.sandbox\.storectl\.dev/ready-delay=30s`)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig, "STORECTL_AUDIT_PATH="+r.auditPath, "STORECTL_MAX_STORES=100")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig, "STORECTL_AUDIT_PATH="+r.auditPath, "STORECTL_MAX_STORES=100", testTimings)
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -324,4 +330,23 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// The binary under test reads the engine timings the tests give it: one that ignored them
+// would still pass, only waiting out production's grace periods in every failure test.
+func TestBinaryTakesTestTimings(t *testing.T) {
+	t.Parallel()
+	c := testcluster.Require(t)
+	r := newRunner(t, c.Kubeconfig)
+	cmd := exec.Command(storectlBinary(), "list")
+	cmd.Env = append(r.environ(), "STORECTL_TEST_TIMINGS=lock-lease=soon")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if err == nil {
+		t.Fatalf("%s ignores STORECTL_TEST_TIMINGS: build it with the e2e tag (make build-e2e) and name it in STORECTL_TEST_BINARY", storectlBinary())
+	}
+	if !strings.Contains(stderr.String(), "STORECTL_TEST_TIMINGS") || !strings.Contains(stderr.String(), "lock-lease=soon") {
+		t.Errorf("list with unreadable test timings: %v\n%s", err, stderr.String())
+	}
 }

@@ -45,8 +45,9 @@ func (r *storectlRunner) environ() []string {
 	return append(os.Environ(),
 		"KUBECONFIG="+r.kubeconfig,
 		"STORECTL_AUDIT_PATH="+r.auditPath,
-		"STORECTL_MAX_STORES=100",
+		"STORECTL_MAX_STORES=100", // the shared sandbox may hold other tests' stores
 		"XDG_CONFIG_HOME="+filepath.Dir(r.auditPath),
+		testTimings,
 	)
 }
 
@@ -181,6 +182,7 @@ func annotation(component, key, value string) []string {
 // SIGKILL at each point of a create leaves a state that the next create turns into a Ready
 // store, with no manual cleanup in between.
 func TestKilledCreateConverges(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	slow := append(annotation("setup", "ready-delay", "25s"), annotation("wordpress", "ready-delay", "40s")...)
 	points := []struct {
@@ -260,6 +262,7 @@ func leftBehind(t *testing.T, c *testcluster.Cluster, name string) string {
 // SIGINT and SIGTERM stop create and delete within two seconds with exit code 130, say how
 // to go on, are recorded as interrupted, and the next run finishes the job.
 func TestSignalsStopCreateAndDelete(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
@@ -353,6 +356,7 @@ func TestSignalsStopCreateAndDelete(t *testing.T) {
 // delete of a store that does not exist: exit 3 and what to do; --ignore-not-found makes it
 // a success for scripts.
 func TestDeleteOfMissingStore(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	r := newRunner(t, c.Kubeconfig)
 	name := uniqueStore("missing")
@@ -381,6 +385,7 @@ func TestDeleteOfMissingStore(t *testing.T) {
 
 // create of a Ready store changes nothing, whether asked for the same type or another.
 func TestCreateOfExistingStore(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	ctx := context.Background()
 	r := newRunner(t, c.Kubeconfig)

@@ -10,6 +10,7 @@ import (
 
 // TestScripts runs the CLI scenarios that need no cluster: testdata/cli/script/*.txtar.
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("..", "..", "testdata", "cli", "script"),
 		Setup: func(env *testscript.Env) error {

@@ -78,6 +78,7 @@ func releaseRecords(t *testing.T, c *testcluster.Cluster, name string) [][]byte 
 // audit file and not in any Helm release record. storectl never takes a password as an
 // argument, so no process's argv can carry one: the arguments of every run are checked too.
 func TestPasswordsNeverLeak(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	r := newRunner(t, c.Kubeconfig)
 	name := uniqueStore("secret")
@@ -152,6 +153,7 @@ func TestPasswordsNeverLeak(t *testing.T) {
 // (ClusterRole storectl, Role storectl-create-lock): that is enough, and
 // storectl binds storectl-store in the store namespace itself.
 func TestLifecycleAsLeastPrivilegeServiceAccount(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Require(t)
 	ns, token := leastPrivilegeServiceAccount(t, c)
 	r := newRunner(t, writeKubeconfig(t, c, c.Config.Host, token))

@@ -20,6 +20,7 @@ import (
 // Ctrl-C (SIGINT) or SIGTERM while storectl waits on the cluster stops it within two seconds with exit code 130,
 // advice on how to resume or clean up, and an "interrupted" audit record.
 func TestInterruptStopsQuickly(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts storectl processes")
 	}

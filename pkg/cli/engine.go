@@ -16,14 +16,26 @@ func newEngine(cfg *config.Config, c *kube.Clients, now func() time.Time) (Engin
 	if err != nil {
 		return nil, err
 	}
-	return store.New(store.Options{
+	o := store.Options{
 		Kube:     c.Interface,
 		Releases: rm,
 		Settings: settingsFrom(cfg),
 		Preset:   charts.Preset,
 		Now:      now,
-	})
+	}
+	if testTimings != nil {
+		if err := testTimings(&o); err != nil {
+			return nil, err
+		}
+	}
+	return store.New(o)
 }
+
+// testTimings, when set, shortens the engine's timings (lock lease, fail-fast
+// thresholds) for end-to-end tests, which would otherwise wait out the
+// production values. Only a build with the e2e tag sets it
+// (testtimings_e2e.go); every other build runs the engine's defaults.
+var testTimings func(*store.Options) error
 
 // settingsFrom maps the configuration onto the engine's settings.
 func settingsFrom(cfg *config.Config) store.Settings {

@@ -44,15 +44,45 @@ type env struct {
 	clients *kube.Clients
 }
 
+// setup returns the shared test cluster.
 func setup(t *testing.T) *env {
 	t.Helper()
-	c := testcluster.Require(t)
+	return envOf(t, testcluster.Require(t))
+}
+
+// setupPrivate returns a sandbox of the test's own, for a test that stops its
+// API server or counts every store in it.
+func setupPrivate(t *testing.T) *env {
+	t.Helper()
+	return envOf(t, testcluster.Private(t))
+}
+
+func envOf(t *testing.T, c *testcluster.Cluster) *env {
+	t.Helper()
 	cl, err := kube.NewClients(c.Kubeconfig, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{c: c, clients: cl}
 }
+
+// testFailFast and testLockLease shorten the engine's waits: the sandbox
+// shows a failure within seconds, so production's grace periods only slow
+// the tests. An image pull is in ImagePullBackOff from about 2s to 12s after
+// its pod starts, and a crash loop restarts after 2s; the graces that guard
+// against passing states (a pod not yet scheduled while its volume is
+// provisioned) stay at several seconds. The binary's tests use the same
+// values (cmd/storectl, testTimings).
+var (
+	testFailFast = store.FailFast{
+		ImagePullGrace:     5 * time.Second,
+		CrashLoopRestarts:  1,
+		UnschedulableGrace: 8 * time.Second,
+		VolumeGrace:        5 * time.Second,
+		ConfigErrorGrace:   5 * time.Second,
+	}
+	testLockLease = 6 * time.Second
+)
 
 // engine returns a fresh engine, as a separate storectl process would have.
 func (v *env) engine(t *testing.T, s store.Settings) *store.Engine {
@@ -64,7 +94,8 @@ func (v *env) engine(t *testing.T, s store.Settings) *store.Engine {
 	if s.Profile == "" {
 		s.Profile = "local"
 	}
-	e, err := store.New(store.Options{Kube: v.clients.Interface, Releases: rel, Settings: s})
+	ff := testFailFast
+	e, err := store.New(store.Options{Kube: v.clients.Interface, Releases: rel, Settings: s, FailFast: &ff, LockLease: testLockLease})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,10 +423,11 @@ func mustHelm(t *testing.T, v *env) *release.Helm {
 	return h
 }
 
-// TestStoreLimitUnderRace runs alone (not parallel): it counts every store
-// in the cluster.
+// TestStoreLimitUnderRace counts every store in the cluster, so it has a
+// sandbox of its own.
 func TestStoreLimitUnderRace(t *testing.T) {
-	v := setup(t)
+	t.Parallel()
+	v := setupPrivate(t)
 	ctx := context.Background()
 	prefix := "race-" + rand.String(4)
 	// live counts the stores that count against the limit (not being
@@ -452,8 +484,9 @@ func TestStoreLimitUnderRace(t *testing.T) {
 			t.Errorf("create %d: %v", i, err)
 		}
 	}
-	// Other test packages may create or delete stores on the same cluster
-	// meanwhile; the exact count holds when nobody else did.
+	// On a cluster that others share, they may create or delete stores
+	// meanwhile; the exact count holds when nobody else did, as on the
+	// sandbox of this test's own.
 	after := live()
 	drift := before - after
 	if drift < 0 {
@@ -467,9 +500,11 @@ func TestStoreLimitUnderRace(t *testing.T) {
 	}
 }
 
-// TestCreateSurvivesAPIServerRestart runs alone: it stops the API server.
+// TestCreateSurvivesAPIServerRestart stops the API server, so it has a
+// sandbox of its own.
 func TestCreateSurvivesAPIServerRestart(t *testing.T) {
-	v := setup(t)
+	t.Parallel()
+	v := setupPrivate(t)
 	e := v.engine(t, store.Settings{})
 	name := uniqueName("restart")
 	v.cleanup(t, e, name)

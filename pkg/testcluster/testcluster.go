@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -329,8 +330,9 @@ func (c *Cluster) StartAPIServer(t testing.TB) {
 // Private starts a sandbox for the calling test alone, with its own state
 // directory and ports, and stops it when the test ends. It takes some ten
 // seconds and as much memory as the shared sandbox; use it for tests that
-// disrupt the control plane (StopAPIServer), which would otherwise fail the
-// tests of other packages sharing the sandbox at that moment.
+// disrupt the control plane (StopAPIServer) or count everything of a kind on
+// the cluster (every store), which would otherwise fail or skew the tests
+// sharing the sandbox at that moment.
 func Private(t testing.TB) *Cluster {
 	t.Helper()
 	if os.Getenv("STORECTL_SKIP_CLUSTER") == "1" {
@@ -354,7 +356,7 @@ func Private(t testing.TB) *Cluster {
 			t.Errorf("remove the private sandbox state: %v", err)
 		}
 	})
-	out, err := runScriptEnv(env, script, "up")
+	out, err := startPrivate(env, script)
 	if err != nil {
 		t.Fatalf("start a private sandbox: %v", err)
 	}
@@ -369,6 +371,22 @@ func Private(t testing.TB) *Cluster {
 	}
 	c.env = env
 	return c
+}
+
+// startPrivate runs `up` for a private sandbox, one at a time on the machine:
+// tests of several packages ask for one at the same moment, and control
+// planes booting together on a busy machine each take so long that they miss
+// the start deadline, where one after the other each is up in seconds.
+func startPrivate(env []string, script string) (string, error) {
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "storectl-private-sandbox.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close() // closing lets go of the lock
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("wait for other private sandboxes to start: %w", err)
+	}
+	return runScriptEnv(env, script, "up")
 }
 
 // NewNamespace creates a namespace with a unique name starting with prefix
