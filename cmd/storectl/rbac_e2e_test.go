@@ -161,6 +161,17 @@ func leastPrivilegeServiceAccount(t *testing.T, c *testcluster.Cluster) (string,
 		_, err = adm.ValidatingAdmissionPolicyBindings().Update(ctx, cur, metav1.UpdateOptions{})
 		return err
 	})
+	// The API server enforces a new policy once it has loaded and type-checked it, a
+	// moment after it is created: wait until a binding of storectl-store outside a store
+	// is refused (a dry run, so nothing is created).
+	eventually(t, 30*time.Second, "the admission policy to take effect", func() bool {
+		_, err := rbac.RoleBindings("default").Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "storectl-policy-probe"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: d.storeRole.Name},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "storectl-policy-probe"}},
+		}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return err != nil
+	})
 
 	suffix := uniqueStore("e2e")
 	ns := c.NewNamespace(t, "e2e-ci", nil)

@@ -124,6 +124,13 @@ func (h *Helm) listEach(ctx context.Context, namespaces []string, lo metav1.List
 	for i, ns := range namespaces {
 		g.Go(func() error {
 			l, err := h.meta.Resource(secretsResource).Namespace(ns).List(gctx, lo)
+			if apierrors.IsForbidden(err) {
+				// A store someone else created, where the caller is not bound: one
+				// store's records must not make the whole list fail.
+				per[i] = []metav1.PartialObjectMetadata{{ObjectMeta: metav1.ObjectMeta{Namespace: ns,
+					Labels: map[string]string{labelOwner: ownerHelm, labelStatus: StatusUnreadable}}}}
+				return nil
+			}
 			if err != nil {
 				return fmt.Errorf("list release records in %s: %w", ns, err)
 			}
@@ -145,6 +152,9 @@ func (h *Helm) listEach(ctx context.Context, namespaces []string, lo metav1.List
 // labels; a Secret without them is not a record Helm wrote.
 func fromLabels(m metav1.PartialObjectMetadata) (Release, bool) {
 	l := m.Labels
+	if l[labelOwner] == ownerHelm && l[labelStatus] == StatusUnreadable && m.Name == "" {
+		return Release{Namespace: m.Namespace, Status: StatusUnreadable}, true
+	}
 	v, err := strconv.Atoi(l[labelVersion])
 	if l[labelOwner] != ownerHelm || l[labelName] == "" || err != nil {
 		return Release{}, false

@@ -167,3 +167,34 @@ func TestRecordDecodeIsBounded(t *testing.T) {
 		t.Errorf("Get through secrets = %+v, %v", r, err)
 	}
 }
+
+// A store namespace whose records the caller may not read (a store another operator made)
+// is reported as unreadable instead of failing the whole list.
+func TestListLatestReportsUnreadableNamespaces(t *testing.T) {
+	t.Parallel()
+	h, _, mc := secretsHelm(t, nil, "a", "b")
+	mc.PrependReactor("list", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetNamespace() == metav1.NamespaceAll || a.GetNamespace() == "store-b" {
+			return true, nil, apierrors.NewForbidden(secretsResource.GroupResource(), "", errors.New("no"))
+		}
+		return false, nil, nil
+	})
+	got, err := h.ListLatest(context.Background(), []string{"store-a", "store-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var readable, unreadable int
+	for _, r := range got {
+		switch {
+		case r.Name == "a" && r.Status != StatusUnreadable:
+			readable++
+		case r.Namespace == "store-b" && r.Status == StatusUnreadable && r.Name == "":
+			unreadable++
+		default:
+			t.Errorf("unexpected release %+v", r)
+		}
+	}
+	if readable != 1 || unreadable != 1 {
+		t.Errorf("ListLatest = %+v, want a readable and store-b unreadable", got)
+	}
+}

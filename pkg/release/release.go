@@ -20,6 +20,9 @@ const (
 	StatusPendingInstall  = string(helmrelease.StatusPendingInstall)
 	StatusPendingUpgrade  = string(helmrelease.StatusPendingUpgrade)
 	StatusPendingRollback = string(helmrelease.StatusPendingRollback)
+	// StatusUnreadable is not Helm's: ListLatest reports it for a namespace whose records
+	// the caller may not read (its Name is then empty).
+	StatusUnreadable = "unreadable"
 )
 
 var (

@@ -63,7 +63,15 @@ func backgroundOf(s Snapshot) Background {
 			runs = append(runs, j)
 		}
 	}
-	sort.Slice(runs, func(i, k int) bool { return runs[i].CreationTimestamp.Before(&runs[k].CreationTimestamp) })
+	// Creation times have a resolution of a second; the CronJob names its runs after their
+	// scheduled time, so the name orders runs created within one second.
+	sort.Slice(runs, func(i, k int) bool {
+		a, b := runs[i].CreationTimestamp, runs[k].CreationTimestamp
+		if !a.Equal(&b) {
+			return a.Before(&b)
+		}
+		return runs[i].Name < runs[k].Name
+	})
 	for i := range runs {
 		j := &runs[i]
 		if j.Status.StartTime != nil {

@@ -42,6 +42,8 @@ func TestBackgroundOf(t *testing.T) {
 			Jobs: []batchv1.Job{run("c2", t0.Add(5*time.Minute), batchv1.JobComplete), run("c1", t0, batchv1.JobFailed)}}, BackgroundOK, 0, t0.Add(6 * time.Minute)},
 		{"failing since the last success", Snapshot{Name: "shop", Deployments: []appsv1.Deployment{deploy("*/5 * * * *", "off")},
 			Jobs: []batchv1.Job{run("c3", t0.Add(10*time.Minute), batchv1.JobFailed), run("c1", t0, batchv1.JobComplete), run("c2", t0.Add(5*time.Minute), batchv1.JobFailed)}}, BackgroundFailing, 2, t0.Add(time.Minute)},
+		{"runs created within one second are ordered by name", Snapshot{Name: "shop", Deployments: []appsv1.Deployment{deploy("*/5 * * * *", "off")},
+			Jobs: []batchv1.Job{run("c3", t0, batchv1.JobFailed), run("c2", t0, batchv1.JobComplete)}}, BackgroundFailing, 1, t0.Add(time.Minute)},
 		{"running", Snapshot{Name: "shop", Deployments: []appsv1.Deployment{deploy("*/5 * * * *", "off")},
 			Jobs: []batchv1.Job{run("c1", t0, batchv1.JobComplete), run("c2", t0.Add(5*time.Minute), "")}}, BackgroundRunning, 0, t0.Add(time.Minute)},
 	}

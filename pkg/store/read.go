@@ -299,7 +299,7 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 	}
 
 	for i := range rels {
-		if s := snaps[rels[i].Namespace]; s != nil && rels[i].Name == s.Name {
+		if s := snaps[rels[i].Namespace]; s != nil && (rels[i].Name == s.Name || rels[i].Status == release.StatusUnreadable) {
 			r := rels[i]
 			if r.Status == release.StatusFailed && r.Description == "" {
 				r.Description = fmt.Sprintf("release revision %d is recorded as failed", r.Revision)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -160,6 +161,14 @@ func Compute(s Snapshot, ff FailFast) Status {
 		st.Phase, st.Reason, st.Message, st.Failure = PhaseFailed, f.Reason, f.Message, f
 	case rel == nil:
 		st.Phase, st.Reason, st.Message = PhaseProvisioning, "ReleaseNotInstalled", "the chart is not installed yet"
+	case rel.Status == release.StatusUnreadable:
+		// The workloads are readable cluster-wide, the release records only inside
+		// stores the caller is bound in: the phase comes from the workloads.
+		st.Phase, st.Reason = PhaseProvisioning, ReasonReleaseUnreadable
+		if allReady(comps) {
+			st.Phase = PhaseReady
+		}
+		st.Message = "the release records in " + Namespace(s.Name) + " are not readable with these credentials"
 	case rel.Status == release.StatusFailed:
 		st.Phase, st.Reason, st.Message = PhaseFailed, "ReleaseFailed", rel.Description
 		st.Failure = &Failure{Component: "release", Reason: "ReleaseFailed", Message: rel.Description}
@@ -623,6 +632,9 @@ func createFailure(s Snapshot, comp string, pods []corev1.Pod) *Failure {
 		if comp == ComponentSetup && currentJob(s) == nil {
 			continue
 		}
+		if claimExists(s, ev.Message) {
+			continue
+		}
 		return &Failure{Reason: "FailedCreate", Message: fmt.Sprintf("%s %s cannot create pods: %s", k, ev.InvolvedObject.Name, ev.Message),
 			Next: createNext(s.Name, ev.Message)}
 	}
@@ -734,6 +746,10 @@ func credentialsFailure(name, volume string) *Failure {
 // restores them, a create re-applies the release.
 const ReasonDrift = "ReleaseDrift"
 
+// ReasonReleaseUnreadable says that the caller may not read a store's release records
+// (a store another operator created, with the roles of docs/rbac.yaml).
+const ReasonReleaseUnreadable = "ReleaseUnreadable"
+
 func describeDrift(ds []release.Drift) string {
 	parts := make([]string, 0, len(ds))
 	for _, d := range ds {
@@ -744,4 +760,24 @@ func describeDrift(ds []release.Drift) string {
 		parts = append(parts, p)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// createClaimRE finds the claim a StatefulSet failed to create in its event message.
+var createClaimRE = regexp.MustCompile(`Create Claim (\S+) for Pod`)
+
+// claimExists reports whether a StatefulSet's FailedCreate is about a claim that exists
+// after all: a controller whose cache lags tries to create a claim again, and the quota,
+// which admission checks first, refuses the duplicate. The controller sees the claim on its
+// next sync, so this is no failure.
+func claimExists(s Snapshot, msg string) bool {
+	m := createClaimRE.FindStringSubmatch(msg)
+	if m == nil {
+		return false
+	}
+	for _, c := range s.PVCs {
+		if c.Name == m[1] && c.DeletionTimestamp == nil {
+			return true
+		}
+	}
+	return false
 }

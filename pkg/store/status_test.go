@@ -91,6 +91,18 @@ func TestCompute(t *testing.T) {
 			s.Events = []corev1.Event{*warning("shop", "StatefulSet", "shop-mariadb", "FailedCreate",
 				`create Pod shop-mariadb-0 in StatefulSet shop-mariadb failed error: pods "shop-mariadb-0" is forbidden: violates PodSecurity "restricted:latest"`, t0.Add(time.Second))}
 		}, phase: PhaseFailed, reason: "FailedCreate", failedComp: ComponentDatabase, msg: "violates PodSecurity"},
+		{name: "quota refusing a claim that does not exist fails", mutate: func(s *Snapshot) {
+			s.StatefulSets = []appsv1.StatefulSet{*sts("shop", 0)}
+			s.Pods = s.Pods[1:]
+			s.PVCs = nil
+			s.Events = []corev1.Event{*warning("shop", "StatefulSet", "shop-mariadb", "FailedCreate", `Create Claim data-shop-mariadb-0 for Pod shop-mariadb-0 in StatefulSet shop-mariadb failed error: persistentvolumeclaims "data-shop-mariadb-0" is forbidden: exceeded quota: shop, requested: persistentvolumeclaims=1, used: persistentvolumeclaims=2, limited: persistentvolumeclaims=2`, t0.Add(time.Second))}
+		}, phase: PhaseFailed, reason: "FailedCreate", failedComp: ComponentDatabase, msg: "exceeded quota"},
+		{name: "quota refusing a claim a lagging controller creates again is no failure", mutate: func(s *Snapshot) {
+			s.StatefulSets = []appsv1.StatefulSet{*sts("shop", 0)}
+			s.Pods = s.Pods[1:]
+			s.PVCs = []corev1.PersistentVolumeClaim{*pvc("shop", "data-shop-mariadb-0", true, t0)}
+			s.Events = []corev1.Event{*warning("shop", "StatefulSet", "shop-mariadb", "FailedCreate", `Create Claim data-shop-mariadb-0 for Pod shop-mariadb-0 in StatefulSet shop-mariadb failed error: persistentvolumeclaims "data-shop-mariadb-0" is forbidden: exceeded quota: shop, requested: persistentvolumeclaims=1, used: persistentvolumeclaims=2, limited: persistentvolumeclaims=2`, t0.Add(time.Second))}
+		}, phase: PhaseProvisioning},
 		{name: "FailedCreate older than the operation is ignored", mutate: func(s *Snapshot) {
 			s.StatefulSets = []appsv1.StatefulSet{*sts("shop", 0)}
 			s.Pods = s.Pods[1:]
