@@ -117,6 +117,7 @@ func report(r io.Reader, w io.Writer, n int) (ok bool, err error) {
 		failed, passed  []string
 		buildFailed     bool
 		failedTestCount int
+		counts          = map[string]int{}
 	)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
@@ -148,6 +149,7 @@ func report(r io.Reader, w io.Writer, n int) (ok bool, err error) {
 				t.lines = append(t.lines, e.Output)
 			case "pass", "fail", "skip":
 				t.result = e.Action
+				counts[e.Action]++
 				if e.Action != "skip" {
 					times = append(times, timing{e.Package, e.Test, time.Duration(e.Elapsed * float64(time.Second))})
 				}
@@ -187,6 +189,8 @@ func report(r io.Reader, w io.Writer, n int) (ok bool, err error) {
 	printSlowest(w, times, n)
 
 	failed = append(failed, unfinished...)
+	// The plain closing line, counting every test and subtest.
+	defer fmt.Fprintf(w, "tests: %d passed, %d failed, %d skipped\n", counts["pass"], counts["fail"], counts["skip"])
 	switch {
 	case len(failed) > 0:
 		fmt.Fprintf(w, "\nFAIL: %d of %d packages failed (%d failed tests): %s\n",

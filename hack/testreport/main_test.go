@@ -82,7 +82,7 @@ func TestFailuresAreShownAsGoTestShowsThem(t *testing.T) {
 			t.Errorf("output shows %q, which go test without -v does not:\n%s", hidden, out)
 		}
 	}
-	if !strings.HasSuffix(out, "FAIL: 2 of 4 packages failed (2 failed tests): jt/a jt/c\n") {
+	if !strings.HasSuffix(out, "FAIL: 2 of 4 packages failed (2 failed tests): jt/a jt/c\ntests: 2 passed, 2 failed, 1 skipped\n") {
 		t.Errorf("output does not end with the verdict:\n%s", out)
 	}
 }
@@ -117,7 +117,7 @@ func TestPassingRun(t *testing.T) {
 	if !ok {
 		t.Errorf("a passing run was reported as failing:\n%s", out)
 	}
-	if want := "ok  \tjt/b\t1.006s\n\nSlowest 1 tests:\n      1.0s  TestSlow  jt/b\n\nok: all 1 packages passed\n"; out != want {
+	if want := "ok  \tjt/b\t1.006s\n\nSlowest 1 tests:\n      1.0s  TestSlow  jt/b\n\nok: all 1 packages passed\ntests: 1 passed, 0 failed, 0 skipped\n"; out != want {
 		t.Errorf("output:\n%q\nwant:\n%q", out, want)
 	}
 }
