@@ -428,8 +428,11 @@ func TestDelete(t *testing.T) {
 			if !strings.Contains(stripANSI(h.stderr()), "Delete store shop with its database, files and volumes? [y/N]") {
 				t.Errorf("no prompt: %q", h.stderr())
 			}
-			if wantDelete && code != 0 || !wantDelete && code != ExitError {
-				t.Errorf("answer %q: exit %d", answer, code)
+			if code != 0 {
+				t.Errorf("answer %q: exit %d, want 0 (declining is not an error)", answer, code)
+			}
+			if !wantDelete && (strings.Contains(h.stderr(), "Error:") || !strings.Contains(h.stderr(), "Nothing was deleted.")) {
+				t.Errorf("answer %q: stderr %q", answer, h.stderr())
 			}
 			if !wantDelete && len(h.audit.records) != 0 {
 				t.Errorf("a declined delete was audited")

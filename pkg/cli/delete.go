@@ -15,9 +15,6 @@ import (
 	"github.com/storectl/storectl/pkg/store"
 )
 
-// errDeclined is returned when the user answers no at the confirmation prompt.
-var errDeclined = errors.New("deletion not confirmed; nothing was deleted")
-
 // DeleteOptions are the inputs of `storectl delete`.
 type DeleteOptions struct {
 	Factory        *Factory
@@ -93,20 +90,31 @@ func dedupe(names []string) []string {
 	return out
 }
 
-// confirm asks on stderr and reads the answer from stdin; only y or yes proceeds.
-func confirm(ios *output.IOStreams, question string) (bool, error) {
+// confirm asks on stderr and reads the answer from stdin; only y or yes proceeds. An
+// interrupt while it waits (Ctrl-C, SIGTERM) ends it at once: the read goes on in the
+// background, and the process exits before it returns.
+func confirm(ctx context.Context, ios *output.IOStreams, question string) (bool, error) {
 	st := ios.StderrStyles()
 	fmt.Fprintf(ios.ErrOut, "%s [y/N]: ", st.Warn.Render(question))
-	line, err := bufio.NewReader(ios.In).ReadString('\n')
-	if err != nil && line == "" {
+	answer := make(chan string, 1)
+	go func() {
+		line, err := bufio.NewReader(ios.In).ReadString('\n')
+		if err != nil && line == "" {
+			fmt.Fprintln(ios.ErrOut)
+		}
+		answer <- line
+	}()
+	select {
+	case <-ctx.Done():
 		fmt.Fprintln(ios.ErrOut)
+		return false, fmt.Errorf("%w at the confirmation prompt; nothing was deleted", store.ErrInterrupted)
+	case line := <-answer:
+		switch strings.ToLower(strings.TrimSpace(line)) {
+		case "y", "yes":
+			return true, nil
+		}
 		return false, nil
 	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return true, nil
-	}
-	return false, nil
 }
 
 func deleteRun(ctx context.Context, opts *DeleteOptions) error {
@@ -121,12 +129,14 @@ func deleteRun(ctx context.Context, opts *DeleteOptions) error {
 		if len(opts.Names) > 1 {
 			what = "stores " + strings.Join(opts.Names, ", ")
 		}
-		ok, err := confirm(ios, fmt.Sprintf("Delete %s with its database, files and volumes?", what))
+		ok, err := confirm(ctx, ios, fmt.Sprintf("Delete %s with its database, files and volumes?", what))
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return errDeclined
+			// Declining is an answer, not an error.
+			fmt.Fprintln(ios.ErrOut, "Nothing was deleted.")
+			return nil
 		}
 	}
 	var first error
