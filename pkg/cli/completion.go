@@ -75,7 +75,7 @@ func completeStoreNames(f *Factory, multiple bool) cobra.CompletionFunc {
 		if !multiple && len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		f.setFlags(cmd.Flags())
+		f.setCommand(cmd)
 		eng, err := f.Engine()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp

@@ -36,8 +36,9 @@ type CreateOptions struct {
 func NewCmdCreate(f *Factory, runF func(*CreateOptions) error) *cobra.Command {
 	opts := &CreateOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "create <name> [flags]",
-		Short: "Create a store and wait until it is ready",
+		Use:         "create <name> [flags]",
+		Annotations: map[string]string{annotationNeedsDomain: "true"},
+		Short:       "Create a store and wait until it is ready",
 		Long: `Create a store: its namespace store-<name> (Pod Security "restricted"), its
 credentials Secret and the Helm release of the embedded chart, then watch the
 database, WordPress, the WooCommerce setup and the ingress until the store is ready.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"github.com/spf13/cobra"
 	"sync"
 	"time"
 
@@ -73,18 +74,23 @@ type Factory struct {
 	// Audit returns the audit log at the configured path.
 	Audit func() (AuditLog, error)
 
-	mu    sync.Mutex
-	flags *pflag.FlagSet
+	mu          sync.Mutex
+	flags       *pflag.FlagSet
+	needsDomain bool
 }
+
+// annotationNeedsDomain marks the commands that build host names for new stores: only they
+// require the domain setting.
+const annotationNeedsDomain = "storectl.dev/needs-domain"
 
 // NewFactory wires the real dependencies.
 func NewFactory(ios *output.IOStreams, build BuildInfo) *Factory {
 	f := &Factory{IOStreams: ios, Build: build, Now: time.Now}
 	f.Config = onceValue(func() (*config.Config, error) {
 		f.mu.Lock()
-		flags := f.flags
+		flags, needsDomain := f.flags, f.needsDomain
 		f.mu.Unlock()
-		return config.Load(config.LoadOptions{Flags: flags})
+		return config.Load(config.LoadOptions{Flags: flags, DomainOptional: !needsDomain})
 	})
 	clients := onceValue(func() (*kube.Clients, error) {
 		cfg, err := f.Config()
@@ -132,10 +138,11 @@ func (f *Factory) timeout(d time.Duration) (time.Duration, error) {
 	return cfg.Timeout, nil
 }
 
-func (f *Factory) setFlags(fs *pflag.FlagSet) {
+func (f *Factory) setCommand(cmd *cobra.Command) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.flags = fs
+	f.flags = cmd.Flags()
+	f.needsDomain = cmd.Annotations[annotationNeedsDomain] == "true"
 }
 
 // onceValue builds a dependency at most once per run; a failure is remembered too, so a

@@ -98,7 +98,7 @@ in that order of precedence.`,
 			if noColor {
 				f.IOStreams.ColorEnabled = false
 			}
-			f.setFlags(cmd.Flags())
+			f.setCommand(cmd)
 			return nil
 		},
 	}

@@ -144,6 +144,9 @@ type Config struct {
 	File string
 
 	sources map[string]Source
+
+	// domainOptional is LoadOptions.DomainOptional.
+	domainOptional bool
 }
 
 // TLS reports whether stores get a certificate.
@@ -262,6 +265,9 @@ type LoadOptions struct {
 	// source when the user set it; its default value is ignored, so flags should default to
 	// the zero value and let the configuration decide.
 	Flags *pflag.FlagSet
+	// DomainOptional lets a missing domain pass: commands that only read stores (list, get,
+	// wait, delete) take the host names from the stores' Ingresses, and need no domain.
+	DomainOptional bool
 }
 
 // DefaultFilePath returns $XDG_CONFIG_HOME/storectl/config.yaml, or ~/.config/storectl/config.yaml.
@@ -364,7 +370,7 @@ func Load(opts LoadOptions) (*Config, error) {
 		return nil, fmt.Errorf("merge config file %s: %w", path, err)
 	}
 
-	cfg := &Config{sources: map[string]Source{}}
+	cfg := &Config{sources: map[string]Source{}, domainOptional: opts.DomainOptional}
 	if file.path != "" {
 		cfg.File = file.path
 	}

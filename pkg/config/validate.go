@@ -62,7 +62,9 @@ func (c *Config) Validate() error {
 	}
 
 	if c.Domain == "" {
-		errs = append(errs, c.missingDomain())
+		if !c.domainOptional {
+			errs = append(errs, c.missingDomain())
+		}
 	} else if msg := checkDomain(c.Domain); msg != "" {
 		bad(KeyDomain, c.Domain, msg)
 	}
