@@ -363,21 +363,16 @@ func (p *apiProxy) serve() {
 }
 
 // goSilent drops every connection and answers none from now on.
-func (p *apiProxy) goSilent() {
-	p.mu.Lock()
-	p.silent = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-	p.mu.Unlock()
-}
+func (p *apiProxy) goSilent() { p.setSilent(true) }
 
 // resume answers new connections again. The connections held silent are closed, so that
 // clients dial anew instead of waiting on them.
-func (p *apiProxy) resume() {
+func (p *apiProxy) resume() { p.setSilent(false) }
+
+// setSilent switches the proxy and closes every connection it holds.
+func (p *apiProxy) setSilent(silent bool) {
 	p.mu.Lock()
-	p.silent = false
+	p.silent = silent
 	for _, c := range p.conns {
 		c.Close()
 	}

@@ -304,20 +304,15 @@ func componentStatus(s Snapshot, name string, ff FailFast) (Component, *Failure)
 			c.Message = "waiting for the install hook"
 			return c, nil
 		}
-		for _, cond := range j.Status.Conditions {
-			if cond.Type == batchv1.JobFailed && cond.Status == corev1.ConditionTrue {
-				msg := cond.Message
-				if msg == "" {
-					msg = "the setup job failed"
-				}
-				// Where WooCommerce came from is the first thing to check when a setup
-				// fails on a cluster without internet access.
-				if src := j.Annotations[AnnotationWooCommerceSource]; src != "" {
-					msg += " (WooCommerce from " + src + ")"
-				}
-				return fail(orDefault(cond.Reason, "JobFailed"), msg,
-					fmt.Sprintf("read its log with 'kubectl -n %s logs job/%s', fix the cause, then run 'storectl create %s' again", Namespace(s.Name), j.Name, s.Name))
+		if cond := jobFailedCondition(j); cond != nil {
+			msg := orDefault(cond.Message, "the setup job failed")
+			// Where WooCommerce came from is the first thing to check when a setup
+			// fails on a cluster without internet access.
+			if src := j.Annotations[AnnotationWooCommerceSource]; src != "" {
+				msg += " (WooCommerce from " + src + ")"
 			}
+			return fail(orDefault(cond.Reason, "JobFailed"), msg,
+				fmt.Sprintf("read its log with 'kubectl -n %s logs job/%s', fix the cause, then run 'storectl create %s' again", Namespace(s.Name), j.Name, s.Name))
 		}
 		// Only the Complete condition means the setup ran: kstatus calls a Job
 		// that merely has an active pod Current.

@@ -107,9 +107,6 @@ var rules = map[string]rule{
 	"cron.resources":             {owner: User, check: resources},
 	"cron.podAnnotations":        {owner: User, check: podAnnotations},
 	"cron.activeDeadlineSeconds": {owner: User, check: integer(30, 86400)},
-	"cron.image.repository":      {owner: User, check: imageRepository},
-	"cron.image.tag":             {owner: User, check: imageTag},
-	"cron.image.digest":          {owner: User, check: imageDigest},
 
 	// Outgoing mail.
 	"mail.enabled":         {owner: User, check: boolean},
