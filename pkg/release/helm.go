@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	helmkube "helm.sh/helm/v3/pkg/kube"
 	kubefake "helm.sh/helm/v3/pkg/kube/fake"
@@ -156,6 +157,9 @@ func (h *Helm) install(ctx context.Context, cfg *action.Configuration, o ApplyOp
 	if err != nil {
 		return nil, fmt.Errorf("load chart: %w", err)
 	}
+	if err := validate(ch, o.Values); err != nil {
+		return nil, fmt.Errorf("install release %s/%s: %w", o.Namespace, o.Name, err)
+	}
 	in := action.NewInstall(cfg)
 	in.ReleaseName = o.Name
 	in.Namespace = o.Namespace
@@ -172,19 +176,23 @@ func (h *Helm) install(ctx context.Context, cfg *action.Configuration, o ApplyOp
 
 // Validate checks values, merged over the chart's defaults, against the chart's
 // schema without touching the cluster, so that a create refused by the schema
-// is refused before anything is created. The error reads as Helm's install
-// error for the same values.
+// is refused before anything is created. A refusal wraps ErrInvalidValues and
+// reads as Helm's install error for the same values.
 func (h *Helm) Validate(values map[string]any) error {
 	ch, err := h.chart()
 	if err != nil {
 		return fmt.Errorf("load chart: %w", err)
 	}
+	return validate(ch, values)
+}
+
+func validate(ch *chart.Chart, values map[string]any) error {
 	merged, err := chartutil.CoalesceValues(ch, copyValues(values))
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrInvalidValues, err)
 	}
 	if err := chartutil.ValidateAgainstSchema(ch, merged); err != nil {
-		return fmt.Errorf("values don't meet the specifications of the schema(s) in the following chart(s):\n%w", err)
+		return fmt.Errorf("%w: values don't meet the specifications of the schema(s) in the following chart(s):\n%w", ErrInvalidValues, err)
 	}
 	return nil
 }
@@ -200,6 +208,14 @@ func (h *Helm) upgrade(ctx context.Context, cfg *action.Configuration, o ApplyOp
 	if err != nil {
 		return nil, fmt.Errorf("load chart: %w", err)
 	}
+	if !o.ReuseValues {
+		if err := validate(ch, o.Values); err != nil {
+			return nil, fmt.Errorf("upgrade release %s/%s: %w", o.Namespace, o.Name, err)
+		}
+	}
+	if last, err := latest(cfg, o.Name); err == nil && last.Info.Status.IsPending() {
+		return fromHelm(last), fmt.Errorf("upgrade release %s/%s: revision %d is %s: %w", o.Namespace, o.Name, last.Version, last.Info.Status, ErrPending)
+	}
 	up := action.NewUpgrade(cfg)
 	up.Namespace = o.Namespace
 	up.Timeout = hookTimeout(o)
@@ -209,9 +225,6 @@ func (h *Helm) upgrade(ctx context.Context, cfg *action.Configuration, o ApplyOp
 	up.Wait = false
 	rel, err := up.RunWithContext(ctx, o.Name, ch, copyValues(o.Values))
 	if err != nil {
-		if err.Error() == "another operation (install/upgrade/rollback) is in progress" {
-			return fromHelm(rel), fmt.Errorf("upgrade release %s/%s: %w", o.Namespace, o.Name, ErrPending)
-		}
 		return fromHelm(rel), fmt.Errorf("upgrade release %s/%s: %w", o.Namespace, o.Name, err)
 	}
 	return fromHelm(rel), nil
@@ -295,6 +308,23 @@ func (h *Helm) Get(ctx context.Context, namespace, name string) (*Release, error
 		return nil, err
 	}
 	return fromHelm(r), nil
+}
+
+// Values returns the values a revision was applied with (revision 0: the latest), as the
+// caller passed them, without the chart's defaults.
+func (h *Helm) Values(ctx context.Context, namespace, name string, revision int) (map[string]any, error) {
+	cfg := h.config(ctx, namespace)
+	var r *helmrelease.Release
+	var err error
+	if revision <= 0 {
+		r, err = latest(cfg, name)
+	} else if r, err = cfg.Releases.Get(name, revision); errors.Is(err, driver.ErrReleaseNotFound) {
+		err = fmt.Errorf("release %s/%s revision %d: %w", namespace, name, revision, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return copyValues(r.Config), nil
 }
 
 // History returns every stored revision, oldest first.

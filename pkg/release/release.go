@@ -31,6 +31,8 @@ var (
 	// ErrPending means the latest revision is pending-install, pending-upgrade
 	// or pending-rollback: some process is (or was, until it died) applying it.
 	ErrPending = errors.New("another operation (install/upgrade/rollback) is in progress on the release")
+	// ErrInvalidValues means the chart's schema refuses the values.
+	ErrInvalidValues = errors.New("invalid chart values")
 	// ErrTooLarge means a stored release record decompresses to more than
 	// MaxRecordBytes; it is not decoded.
 	ErrTooLarge = errors.New("release record too large")
@@ -93,6 +95,8 @@ type Manager interface {
 	Get(ctx context.Context, namespace, name string) (*Release, error)
 	// Status returns the revision `helm status` would show: the latest.
 	Status(ctx context.Context, namespace, name string) (*Release, error)
+	// Values returns the values a revision (0: the latest) was applied with.
+	Values(ctx context.Context, namespace, name string, revision int) (map[string]any, error)
 	// History returns every stored revision, oldest first.
 	History(ctx context.Context, namespace, name string) ([]Release, error)
 	// ListLatest returns the latest revision of every release stored in the
