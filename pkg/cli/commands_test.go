@@ -119,8 +119,7 @@ func TestCreateJSONIsTheStoreOnStdout(t *testing.T) {
 func TestCreateFailures(t *testing.T) {
 	t.Parallel()
 	failedDB := &store.Error{Err: store.ErrFailed, Store: "shop", Component: "database", Reason: "ImagePullBackOff",
-		Message: `pod shop-mariadb-0: Back-off pulling image "mariadb:11.8"`,
-		Next:    "check the image name and the registry, then run 'storectl create shop' again"}
+		Message: `pod shop-mariadb-0: Back-off pulling image "mariadb:11.8"`}
 	tests := []struct {
 		name    string
 		err     error
@@ -141,8 +140,7 @@ func TestCreateFailures(t *testing.T) {
 		{name: "limit", err: &store.Error{Err: store.ErrLimitReached, Store: "shop", Message: "10 of 10 stores exist"},
 			code: ExitLimitReached, outcome: audit.OutcomeFailed},
 		{name: "exists", err: fmt.Errorf("store shop: %w", store.ErrAlreadyExists), code: ExitAlreadyExists, outcome: audit.OutcomeFailed},
-		{name: "unreachable", err: &store.Error{Err: store.ErrUnreachable, Store: "shop", Message: "dial tcp 127.0.0.1:1: connection refused",
-			Next: "check that the cluster is running and that --kubeconfig/--context point at it"}, code: ExitUnreachable, outcome: audit.OutcomeFailed},
+		{name: "unreachable", err: &store.Error{Err: store.ErrUnreachable, Store: "shop", Message: "dial tcp 127.0.0.1:1: connection refused"}, code: ExitUnreachable, outcome: audit.OutcomeFailed},
 		{name: "forbidden", err: fmt.Errorf("create namespace: %w", store.ErrUnauthorized), code: ExitUnauthorized, outcome: audit.OutcomeFailed},
 		{name: "terminating", err: fmt.Errorf("store shop: namespace store-shop: %w", store.ErrTerminating), code: ExitError, outcome: audit.OutcomeFailed},
 	}
@@ -188,8 +186,7 @@ func TestCreateInterrupted(t *testing.T) {
 				if engineErr == "context" {
 					return nil, fmt.Errorf("watch store shop: %w", ctx.Err())
 				}
-				return nil, &store.Error{Err: store.ErrInterrupted, Store: "shop", Reason: "Interrupted", Message: "interrupted during install",
-					Next: "run 'storectl create shop' to resume, or 'storectl delete shop --yes' to remove it"}
+				return nil, &store.Error{Err: store.ErrInterrupted, Store: "shop", Reason: "Interrupted", Message: "interrupted during install"}
 			}
 			code := h.run("create", "shop")
 			if code != ExitInterrupted {
@@ -611,7 +608,7 @@ func TestCreateExistingReadyStore(t *testing.T) {
 	h.eng.create = func(_ context.Context, o store.CreateOptions) (*store.Store, error) {
 		s := sampleStore(o.Name)
 		return s, &store.Error{Err: store.ErrAlreadyExists, Store: o.Name, Reason: "AlreadyExists",
-			Message: "the store already exists and is Ready; nothing was changed", Next: "see it with 'storectl get shop'"}
+			Message: "the store already exists and is Ready; nothing was changed"}
 	}
 	code := h.run("create", "shop", "-o", "json")
 	if code != ExitAlreadyExists {
@@ -634,7 +631,6 @@ func TestTimeoutWithoutProgressShowsComponents(t *testing.T) {
 	h := newHarness(t, false)
 	h.eng.wait = func(_ context.Context, name string, o store.WaitOptions) (*store.Store, error) {
 		return nil, &store.Error{Err: store.ErrTimeout, Store: name, Message: "not ready after 1m0s",
-			Next: "run 'storectl get shop'",
 			Components: []store.Component{
 				{Name: "database", Ready: true, State: "ready"},
 				{Name: "wordpress", State: "progressing", Reason: "ContainersNotReady", Message: "0/1 pods ready"},

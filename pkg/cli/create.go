@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/storectl/storectl/pkg/config"
-	"github.com/storectl/storectl/pkg/kube"
 	"github.com/storectl/storectl/pkg/output"
 	"github.com/storectl/storectl/pkg/store"
 )
@@ -217,71 +216,4 @@ func summaryColor(ios *output.IOStreams, w io.Writer) bool {
 		return ios.ColorOut()
 	}
 	return ios.ColorErr()
-}
-
-// explain makes sure an error tells the user what to do next. The engine's own errors carry
-// their next step; for the rest the command adds one.
-func explain(ctx context.Context, err error, name, action string) error {
-	var se *store.Error
-	if errors.As(err, &se) && se.Next != "" {
-		return err
-	}
-	switch code := ExitCode(err); {
-	case code == ExitInterrupted || ctx.Err() != nil:
-		if action == "delete" {
-			return withHint(err, "run 'storectl delete %s --yes' again to finish deleting it", name)
-		}
-		return withHint(err, "run 'storectl create %s' again to resume, or 'storectl delete %s --yes' to remove what was created", name, name)
-	case code == ExitNotFound:
-		return withHint(err, "run 'storectl list' to see the stores of this cluster")
-	case code == ExitAlreadyExists:
-		return withHint(err, "run 'storectl get %s' to see it, or choose another name", name)
-	case code == ExitTimeout && action == "delete":
-		return withHint(err, "run 'storectl wait %s --for deleted' to keep waiting", name)
-	case code == ExitTimeout:
-		return withHint(err, "run 'storectl get %s' to see what is not ready, then 'storectl wait %s --for ready' to keep waiting", name, name)
-	case code == ExitLimitReached:
-		return withHint(err, "delete a store with 'storectl delete <name> --yes', or raise max-stores (--max-stores, STORECTL_MAX_STORES or the config file)")
-	case code == ExitUnreachable:
-		return withHint(err, "check that the cluster is running and that --kubeconfig/--context point at it")
-	case code == ExitUnauthorized:
-		return withHint(err, "refresh your credentials, or ask for the storectl ClusterRole to be bound to your identity")
-	case errors.Is(err, store.ErrTerminating):
-		return withHint(err, "run 'storectl wait %s --for deleted', then create it again", name)
-	case errors.Is(err, store.ErrBusy):
-		return withHint(err, "another storectl process is changing store %s; wait for it, or run 'storectl wait %s --for ready'", name, name)
-	case reasonOf(err) != "" && reasonHints[reasonOf(err)] != "":
-		return withHint(err, reasonHints[reasonOf(err)], name)
-	case errors.Is(err, store.ErrFailed):
-		return withHint(err, "run 'storectl get %s' for the failing component and its events; after fixing the cause, 'storectl create %s' resumes", name, name)
-	case errors.Is(err, store.ErrInvalidValues):
-		return withHint(err, "correct the chart value named above in --set or --values and run 'storectl create %s' again", name)
-	case kube.Classify(err) == kube.KindConfig:
-		return withHint(err, "point --kubeconfig (or $KUBECONFIG) at the cluster's kubeconfig and --context at one of its contexts; for the local sandbox use the path printed by 'hack/testcluster.sh kubeconfig'")
-	}
-	switch action {
-	case "create":
-		return withHint(err, "run 'storectl get %s' to see its state; running 'storectl create %s' again resumes", name, name)
-	case "delete":
-		return withHint(err, "run 'storectl delete %s --yes' again to finish", name)
-	}
-	return err
-}
-
-// reasonHints are the next steps for engine reasons that need more than a retry; %[1]s is
-// the store name.
-var reasonHints = map[string]string{
-	store.ReasonDrift: "run 'storectl create %[1]s' to re-apply the release (it keeps the values the store was created with " +
-		"unless you give --set/--values)",
-	store.ReasonCredentialsMissing: "restore the Secret from a backup (kubectl apply -f <file>), or set new passwords in the database " +
-		"and the Secret as \"Lost credentials\" in docs/reliability.md describes; then 'storectl get %[1]s' shows the store Ready again",
-}
-
-// reasonOf returns the reason an engine error carries, or "".
-func reasonOf(err error) string {
-	var se *store.Error
-	if errors.As(err, &se) {
-		return se.Reason
-	}
-	return ""
 }

@@ -65,9 +65,9 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	if err != nil {
 		return explain(ctx, err, opts.Name, "get")
 	}
-	if h := reasonHints[s.Reason]; h != "" {
+	if h := storeHint(s); h != "" {
 		hs := f.IOStreams.StderrStyles()
-		defer fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", hs.Muted.Render("Next:"), fmt.Sprintf(h, s.Name))
+		defer fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", hs.Muted.Render("Next:"), h)
 	}
 	view := newStoreView(s)
 	if opts.Format != output.FormatTable {

@@ -89,7 +89,7 @@ func waitRun(ctx context.Context, opts *WaitOptions) error {
 	if err != nil {
 		action := "create"
 		if opts.For == "deleted" {
-			action = "delete"
+			action = "wait-deleted"
 		}
 		err = explain(ctx, err, opts.Name, action)
 		if ExitCode(err) == ExitTimeout || errors.Is(err, store.ErrFailed) {

@@ -69,7 +69,7 @@ func (e *Engine) ensureAccess(ctx context.Context, name string) error {
 	for !e.mayWorkIn(ctx, ns) && time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
-			return interrupted(name, "binding "+StoreRoleName, "")
+			return interrupted(name, "binding "+StoreRoleName)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -99,9 +99,8 @@ func subjectOf(user string) (rbacv1.Subject, bool) {
 
 func accessErr(ctx context.Context, name string, err error) error {
 	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) {
-		return &Error{Err: ErrUnauthorized, Store: name, Reason: "StoreBindingRefused", Cause: err,
-			Message: fmt.Sprintf("binding %s in %s: %v", StoreRoleName, Namespace(name), err),
-			Next:    "apply docs/rbac.yaml and bind its ClusterRole storectl to your identity (see docs/rbac.md)"}
+		return &Error{Err: ErrUnauthorized, Store: name, Reason: ReasonBindingRefused, Cause: err,
+			Message: fmt.Sprintf("binding %s in %s: %v", StoreRoleName, Namespace(name), err)}
 	}
 	return clusterErr(ctx, name, "bind "+StoreRoleName+" in "+Namespace(name), err)
 }

@@ -38,7 +38,8 @@ const (
 //   - not Ready (an earlier create was killed, failed, or is still
 //     converging without a live storectl): Create resumes it — missing pieces
 //     are created, a release left pending by a dead process is recovered,
-//     a failed release is upgraded with the given values — and returns as a
+//     a failed release is upgraded — with the settings and values the store
+//     was made with (Inputs), unless new values are given, and returns as a
 //     fresh create would.
 //   - being created by another live storectl: ErrBusy.
 //
@@ -46,142 +47,168 @@ const (
 // ErrTerminating. The store limit is enforced under a cluster-wide Lease so
 // concurrent creators cannot overshoot it.
 func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
-	if err := ValidateName(o.Name); err != nil {
+	typ, err := e.validateCreate(o)
+	if err != nil {
 		return nil, err
+	}
+	op := e.begin("create", o.Name, o.Timeout, o.OnProgress)
+	// Every call below ends by the deadline, also against a silent API server.
+	ctx, cancelDeadline := context.WithDeadline(ctx, op.deadline)
+	defer cancelDeadline()
+
+	lk, existed, err := e.claimCreate(ctx, op, typ)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.release()
+
+	w := e.newWatcher(op.name, watchOptions{workloads: true})
+	defer w.close()
+	snap, err := e.inspect(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	apply, st, err := e.decideCreate(op, snap, existed)
+	if err != nil {
+		return st, err
+	}
+	if err := e.ensureCredentials(ctx, snap); err != nil {
+		return nil, err
+	}
+	var installDone <-chan error
+	installCtx, cancelInstall := context.WithCancel(ctx)
+	defer cancelInstall()
+	if apply {
+		ao, err := e.createApply(ctx, op, o.Values, snap)
+		if err != nil {
+			return nil, err
+		}
+		installDone = e.applyAsync(installCtx, w, ao)
+	}
+	if !o.Wait {
+		return e.waitSubmitted(ctx, w, op.name, op.deadline, installDone)
+	}
+	st, err = e.watchReady(ctx, w, op.name, watchRun{deadline: op.deadline, timeout: op.timeout, since: op.start, pt: op.pt,
+		installDone: installDone, holdsLock: true, unstick: apply})
+	if err != nil && apply {
+		cancelInstall()
+		e.recordFailure(op.name, err)
+	}
+	return st, err
+}
+
+// validateCreate checks a create without an API call: the name, the type, the values
+// against what is storectl's (CheckValues) and the rendered values against the chart's
+// schema, so that a refused create leaves nothing behind. It returns the store type.
+func (e *Engine) validateCreate(o CreateOptions) (string, error) {
+	if err := ValidateName(o.Name); err != nil {
+		return "", err
 	}
 	typ := o.Type
 	if typ == "" {
 		typ = TypeWooCommerce
 	}
 	if typ != TypeWooCommerce {
-		return nil, &Error{Err: ErrUnknownType, Store: o.Name, Reason: "UnknownType",
-			Message: fmt.Sprintf("type %q is not known", typ), Next: "use --type " + TypeWooCommerce}
+		return "", &Error{Err: ErrUnknownType, Store: o.Name, Reason: ReasonUnknownType,
+			Message: fmt.Sprintf("type %q is not known; the only store type is %q", typ, TypeWooCommerce)}
 	}
-	vals, err := e.values(o.Name, o.Values)
+	if err := CheckValues(o.Name, o.Values, e.settings); err != nil {
+		return "", err
+	}
+	vals, err := e.render(o.Name, Inputs{Settings: recordable(e.settings), Values: o.Values})
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	// Values the chart's schema refuses must fail before the namespace exists.
-	if v, ok := e.rel.(interface{ Validate(map[string]any) error }); ok {
-		if err := v.Validate(vals); err != nil {
-			return nil, installErr(ctx, o.Name, err)
-		}
+	if err := e.rel.Validate(vals); err != nil {
+		return "", applyErr(context.Background(), o.Name, err)
 	}
-	timeout := o.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	deadline := time.Now().Add(timeout)
-	// Every call below ends by the deadline, also against a silent API server.
-	ctx, cancelDeadline := context.WithDeadline(ctx, deadline)
-	defer cancelDeadline()
-	start := e.now()
-	name, ns := o.Name, Namespace(o.Name)
-	pt := newProgressTracker(o.OnProgress, e.now)
+	return typ, nil
+}
 
-	pt.report(ComponentNamespace, ProgressRunning, "creating namespace "+ns)
-	existed, err := e.ensureNamespace(ctx, name, typ, timeout)
+// claimCreate makes the store namespace exist (under the create Lease when it is new), binds
+// the caller's access in it and takes the store's Lease. existed says the namespace was
+// already there: a resume or a duplicate create.
+func (e *Engine) claimCreate(ctx context.Context, op *op, typ string) (*heldLock, bool, error) {
+	fail := func(err error) (*heldLock, bool, error) {
+		op.pt.report(ComponentNamespace, ProgressFailed, errMessage(err))
+		return nil, false, err
+	}
+	op.pt.report(ComponentNamespace, ProgressRunning, "creating namespace "+op.ns)
+	existed, err := e.ensureNamespace(ctx, op.name, typ, op.timeout)
 	if err != nil {
-		pt.report(ComponentNamespace, ProgressFailed, errMessage(err))
-		return nil, err
+		return fail(err)
 	}
-
 	// What the caller may do inside the namespace comes with a binding there.
-	if err := e.ensureAccess(ctx, name); err != nil {
-		pt.report(ComponentNamespace, ProgressFailed, errMessage(err))
-		return nil, err
+	if err := e.ensureAccess(ctx, op.name); err != nil {
+		return fail(err)
 	}
-	lk, err := e.lock(ctx, name, ns, StoreLockName, e.lockLease, e.lockLease+3*time.Second)
+	lk, err := e.lock(ctx, op.name, op.ns, StoreLockName, e.lockLease, e.lockLease+3*time.Second)
 	if err != nil {
-		pt.report(ComponentNamespace, ProgressFailed, errMessage(err))
-		return nil, err
+		return fail(err)
 	}
-	defer lk.release()
+	return lk, existed, nil
+}
 
-	cur, err := e.rel.Get(ctx, ns, name)
-	if errors.Is(err, release.ErrNotFound) {
-		cur, err = nil, nil
+// decideCreate judges the store as inspected: whether the chart is to be applied, or the
+// create ends here (an existing Ready store, a terminating namespace, lost credentials).
+func (e *Engine) decideCreate(op *op, snap Snapshot, existed bool) (bool, *Store, error) {
+	cur := snap.Release
+	if !existed {
+		op.pt.report(ComponentNamespace, ProgressDone, op.ns)
+		return true, nil, nil
 	}
-	if err != nil {
-		return nil, clusterErr(ctx, name, "read release", err)
+	st := Compute(snap, e.ff)
+	found := e.storeFrom(snap, st)
+	switch {
+	// A store that works but whose release is still pending (its creator exited before Helm
+	// recorded the hook's end) is resumed, not reported as existing: this create finishes
+	// what the last one began.
+	case st.Phase == PhaseReady && !cur.Pending():
+		op.pt.report(ComponentNamespace, ProgressDone, op.ns+" exists")
+		return false, found, &Error{Err: ErrAlreadyExists, Store: op.name, Reason: ReasonAlreadyExists,
+			Message: "the store already exists and is Ready; nothing was changed", Components: st.Components}
+	case st.Phase == PhaseDeleting:
+		return false, found, terminatingErr(op.name)
+	case st.Reason == ReasonCredentialsMissing:
+		op.pt.report(ComponentNamespace, ProgressFailed, st.Message)
+		return false, found, &Error{Err: ErrFailed, Store: op.name, Component: ComponentCredentials, Reason: st.Reason,
+			Message: st.Message, Components: st.Components}
 	}
-	// existing is the store as found, when its namespace was already there.
-	var existing *Store
-	if existed {
-		// A store that works but whose release is still pending (its creator
-		// exited before Helm recorded the hook's end) is resumed, not
-		// reported as existing: this create finishes what the last one began.
-		st, err := e.Get(ctx, name)
+	op.pt.report(ComponentNamespace, ProgressDone, fmt.Sprintf("%s exists; resuming (%s %s)", op.ns, st.Phase, st.Reason))
+	if st.Reason == ReasonDrift {
+		op.pt.report(ComponentNamespace, ProgressDone, fmt.Sprintf("re-applying release revision %d: %s", cur.Revision, st.Message))
+	}
+	// Apply the chart unless a healthy deployed release is only still converging: then
+	// watching is all that is left to do.
+	return cur == nil || cur.Status != release.StatusDeployed || st.Phase == PhaseFailed, nil, nil
+}
+
+// createApply says what a create applies: a new store gets today's settings and the given
+// values; a store being resumed keeps the settings it was made with, and its values unless
+// new ones are given. A store made before revisions recorded their Inputs keeps the values
+// of its latest revision, with today's settings over them.
+func (e *Engine) createApply(ctx context.Context, op *op, user map[string]any, snap Snapshot) (release.ApplyOptions, error) {
+	ao := release.ApplyOptions{Name: op.name, Namespace: op.ns, Timeout: op.timeout, RecoverPending: true}
+	in := Inputs{Settings: recordable(e.settings), Values: user}
+	if snap.Release != nil {
+		recorded, ok, err := e.recordedInputs(ctx, op.name, 0)
 		if err != nil {
-			return nil, err
+			return ao, err
 		}
-		existing = st
 		switch {
-		case st.Phase == PhaseReady && !cur.Pending():
-			pt.report(ComponentNamespace, ProgressDone, ns+" exists")
-			return st, &Error{Err: ErrAlreadyExists, Store: name, Reason: "AlreadyExists",
-				Message: "the store already exists and is Ready; nothing was changed",
-				Next:    fmt.Sprintf("see it with 'storectl get %s'", name), Components: st.Components}
-		case st.Phase == PhaseDeleting:
-			return st, terminatingErr(name)
-		case st.Reason == ReasonCredentialsMissing:
-			pt.report(ComponentNamespace, ProgressFailed, st.Message)
-			return st, &Error{Err: ErrFailed, Store: name, Component: ComponentCredentials, Reason: st.Reason,
-				Message: st.Message, Components: st.Components}
-		}
-		pt.report(ComponentNamespace, ProgressDone, fmt.Sprintf("%s exists; resuming (%s %s)", ns, st.Phase, st.Reason))
-	} else {
-		pt.report(ComponentNamespace, ProgressDone, ns)
-	}
-
-	if err := e.ensureCredentials(ctx, name); err != nil {
-		return nil, err
-	}
-
-	// Apply the chart unless a healthy deployed release is only still
-	// converging: then watching is all that is left to do.
-	apply := cur == nil || cur.Status != release.StatusDeployed || (existing != nil && existing.Phase == PhaseFailed)
-	ao := release.ApplyOptions{Name: name, Namespace: ns, Values: vals, Timeout: timeout, RecoverPending: true}
-	if existing != nil && existing.Reason == ReasonDrift {
-		pt.report(ComponentNamespace, ProgressDone, "re-applying release revision "+fmt.Sprint(existing.Revision)+": "+existing.Message)
-		if len(o.Values) == 0 {
-			// A repair without new values restores the store as configured.
-			ao.Values, ao.ReuseValues = e.settingsValues(name), true
-		}
-	}
-
-	w := e.newWatcher(name, watchOptions{workloads: true})
-	defer w.close()
-	w.setRelease(cur)
-
-	var installDone chan error
-	installCtx, cancelInstall := context.WithCancel(ctx)
-	defer cancelInstall()
-	if apply {
-		if err := w.sync(ctx, "reading the store before the install", ""); err != nil {
-			return nil, err
-		}
-		w.markJobsStale()
-		installDone = make(chan error, 1)
-		go func() {
-			r, err := e.rel.Apply(installCtx, ao)
-			if err == nil && r != nil {
-				w.setRelease(r)
+		case ok:
+			in.Settings = recorded.Settings
+			if len(user) == 0 {
+				in.Values = recorded.Values
 			}
-			installDone <- err
-		}()
+		case len(user) == 0:
+			ao.Values, ao.ReuseValues = settingsValues(op.name, e.settings), true
+			return ao, nil
+		}
 	}
-
-	if !o.Wait {
-		return e.waitSubmitted(ctx, w, name, deadline, installDone)
-	}
-
-	st, err := e.watchReady(ctx, w, name, watchRun{deadline: deadline, timeout: timeout, since: start, pt: pt, installDone: installDone, holdsLock: true, unstick: apply})
-	if err != nil && apply {
-		cancelInstall()
-		e.recordFailure(name, err)
-	}
-	return st, err
+	vals, err := e.render(op.name, in)
+	ao.Values = vals
+	return ao, err
 }
 
 // recordFailure marks a release this process was applying as failed when it
@@ -217,9 +244,8 @@ func errMessage(err error) string {
 }
 
 func terminatingErr(name string) error {
-	return &Error{Err: ErrTerminating, Store: name, Reason: "NamespaceTerminating",
-		Message: fmt.Sprintf("namespace %s is still terminating", Namespace(name)),
-		Next:    fmt.Sprintf("run 'storectl wait %s --for deleted', then create it again", name)}
+	return &Error{Err: ErrTerminating, Store: name, Reason: ReasonNamespaceTerminating,
+		Message: fmt.Sprintf("namespace %s is still terminating", Namespace(name))}
 }
 
 // ensureNamespace creates the store namespace, enforcing the store limit
@@ -227,69 +253,82 @@ func terminatingErr(name string) error {
 // there (a resume or a duplicate create).
 func (e *Engine) ensureNamespace(ctx context.Context, name, typ string, timeout time.Duration) (existed bool, err error) {
 	ns := Namespace(name)
-	check := func(n *corev1.Namespace) error {
-		if !IsStore(n, name) {
-			return &Error{Err: ErrAlreadyExists, Store: name, Reason: "NamespaceNotManaged",
-				Message: fmt.Sprintf("namespace %s exists but was not created by storectl", ns),
-				Next:    "choose another store name"}
-		}
-		if t := n.Labels[LabelType]; t != "" && t != typ {
-			return &Error{Err: ErrTypeMismatch, Store: name, Reason: "TypeMismatch",
-				Message: fmt.Sprintf("the store exists with type %q, not %q", t, typ),
-				Next:    fmt.Sprintf("choose another name, or delete it first with 'storectl delete %s --yes'", name)}
-		}
-		if n.DeletionTimestamp != nil || n.Status.Phase == corev1.NamespaceTerminating {
-			return terminatingErr(name)
-		}
-		return nil
-	}
 	n, err := e.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if err == nil {
-		return true, check(n)
+		return true, checkStoreNamespace(n, name, typ)
 	}
 	if !apierrors.IsNotFound(err) {
 		return false, clusterErr(ctx, name, "read namespace "+ns, err)
 	}
 
-	wait := timeout
-	if wait > 2*time.Minute {
-		wait = 2 * time.Minute
-	}
-	lk, err := e.lock(ctx, name, e.lockNS, CreateLockName, createLockLease, wait)
+	lk, err := e.lock(ctx, name, e.lockNS, CreateLockName, createLockLease, min(timeout, 2*time.Minute))
 	if err != nil {
 		return false, err
 	}
 	defer lk.release()
-
-	// Under the lock, look again: a concurrent creator of the same store may
-	// have won the race.
-	n, err = e.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-	if err == nil {
-		return true, check(n)
+	if err := e.checkLimit(ctx, name); err != nil {
+		return false, err
 	}
-	if !apierrors.IsNotFound(err) {
-		return false, clusterErr(ctx, name, "read namespace "+ns, err)
-	}
-	if max := e.settings.MaxStores; max > 0 {
-		list, err := e.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: storeSelector})
+	_, err = e.kube.CoreV1().Namespaces().Create(ctx, newStoreNamespace(name, typ), metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// A concurrent creator of the same name won the race: judge what it made.
+		n, err := e.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 		if err != nil {
-			return false, clusterErr(ctx, name, "count stores", err)
+			return false, clusterErr(ctx, name, "read namespace "+ns, err)
 		}
-		count := 0
-		for i := range list.Items {
-			n := &list.Items[i]
-			if _, ok := StoreName(n); ok && n.DeletionTimestamp == nil && n.Status.Phase != corev1.NamespaceTerminating {
-				count++
-			}
-		}
-		if count >= max {
-			return false, &Error{Err: ErrLimitReached, Store: name, Reason: "LimitReached",
-				Message: fmt.Sprintf("the cluster already has %d stores, the maximum is %d", count, max),
-				Next:    "delete a store ('storectl delete <name> --yes') or raise max-stores"}
+		return true, checkStoreNamespace(n, name, typ)
+	}
+	if err != nil {
+		return false, clusterErr(ctx, name, "create namespace "+ns, err)
+	}
+	return false, nil
+}
+
+// checkStoreNamespace refuses an existing namespace that is not this store of this type,
+// or is being deleted.
+func checkStoreNamespace(n *corev1.Namespace, name, typ string) error {
+	if !IsStore(n, name) {
+		return &Error{Err: ErrAlreadyExists, Store: name, Reason: ReasonNamespaceNotManaged,
+			Message: fmt.Sprintf("namespace %s exists but was not created by storectl", n.Name)}
+	}
+	if t := n.Labels[LabelType]; t != "" && t != typ {
+		return &Error{Err: ErrTypeMismatch, Store: name, Reason: ReasonTypeMismatch,
+			Message: fmt.Sprintf("the store exists with type %q, not %q", t, typ)}
+	}
+	if n.DeletionTimestamp != nil || n.Status.Phase == corev1.NamespaceTerminating {
+		return terminatingErr(name)
+	}
+	return nil
+}
+
+// checkLimit refuses a new store when the cluster has max-stores already; the caller holds
+// the create lock, so concurrent creators count one after another.
+func (e *Engine) checkLimit(ctx context.Context, name string) error {
+	max := e.settings.MaxStores
+	if max <= 0 {
+		return nil
+	}
+	list, err := e.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: storeSelector})
+	if err != nil {
+		return clusterErr(ctx, name, "count stores", err)
+	}
+	count := 0
+	for i := range list.Items {
+		n := &list.Items[i]
+		if _, ok := StoreName(n); ok && n.DeletionTimestamp == nil && n.Status.Phase != corev1.NamespaceTerminating {
+			count++
 		}
 	}
-	_, err = e.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name: ns,
+	if count >= max {
+		return &Error{Err: ErrLimitReached, Store: name, Reason: ReasonLimitReached,
+			Message: fmt.Sprintf("the cluster already has %d stores, the maximum is %d", count, max)}
+	}
+	return nil
+}
+
+func newStoreNamespace(name, typ string) *corev1.Namespace {
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: Namespace(name),
 		Labels: map[string]string{
 			LabelManagedBy:                       ManagedBy,
 			LabelStore:                           name,
@@ -299,33 +338,22 @@ func (e *Engine) ensureNamespace(ctx context.Context, name, typ string, timeout 
 			"pod-security.kubernetes.io/warn":            "restricted",
 			"pod-security.kubernetes.io/audit":           "restricted",
 		},
-	}}, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		return true, nil
-	}
-	if err != nil {
-		return false, clusterErr(ctx, name, "create namespace "+ns, err)
-	}
-	return false, nil
+	}}
 }
 
-// ensureCredentials creates the store's credentials Secret once. Passwords
-// come from crypto/rand and are never regenerated: a retried install must
-// find the same passwords as the database volume it may already have. A
-// missing Secret next to an existing database volume is therefore a failure
-// (ReasonCredentialsMissing), never a reason to create new passwords.
-func (e *Engine) ensureCredentials(ctx context.Context, name string) error {
-	ns := Namespace(name)
-	secrets := e.kube.CoreV1().Secrets(ns)
-	_, err := secrets.Get(ctx, credentialsSecret(name), metav1.GetOptions{})
-	if err == nil {
+// ensureCredentials creates the store's credentials Secret once, when the
+// inspected store has none. Passwords come from crypto/rand and are never
+// regenerated: a retried install must find the same passwords as the database
+// volume it may already have. A missing Secret next to an existing database
+// volume is therefore a failure (ReasonCredentialsMissing), never a reason to
+// create new passwords.
+func (e *Engine) ensureCredentials(ctx context.Context, snap Snapshot) error {
+	name := snap.Name
+	if !snap.CredentialsMissing {
 		return nil
 	}
-	if !apierrors.IsNotFound(err) {
-		return clusterErr(ctx, name, "read credentials secret", err)
-	}
-	if err := e.checkNoDatabaseVolume(ctx, name); err != nil {
-		return err
+	if v := databaseVolume(snap); v != "" {
+		return credentialsMissingErr(name, v)
 	}
 	data := map[string][]byte{KeyAdminUser: []byte(AdminUser)}
 	for _, k := range []string{KeyRootPassword, KeyDBPassword, KeyAdminPassword} {
@@ -335,8 +363,8 @@ func (e *Engine) ensureCredentials(ctx context.Context, name string) error {
 		}
 		data[k] = []byte(p)
 	}
-	_, err = secrets.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: credentialsSecret(name), Namespace: ns,
+	_, err := e.kube.CoreV1().Secrets(Namespace(name)).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: credentialsSecret(name), Namespace: Namespace(name),
 			Labels: map[string]string{LabelManagedBy: ManagedBy, LabelStore: name}},
 		Type: corev1.SecretTypeOpaque,
 		Data: data,
@@ -384,9 +412,9 @@ func password(n int) (string, error) {
 
 // waitSubmitted returns once the install has been handed to the cluster: the
 // hook Job exists (Helm applied every resource) or the install ended.
-func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, deadline time.Time, installDone chan error) (*Store, error) {
+func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, deadline time.Time, installDone <-chan error) (*Store, error) {
 	if installDone != nil {
-		if err := w.sync(ctx, "following the install", ""); err != nil {
+		if err := w.sync(ctx, "following the install"); err != nil {
 			return nil, err
 		}
 		timer := time.NewTimer(time.Until(deadline))
@@ -396,7 +424,7 @@ func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, dea
 			select {
 			case err := <-installDone:
 				if err != nil {
-					return nil, installErr(ctx, name, err)
+					return nil, applyErr(ctx, name, err)
 				}
 				break loop
 			case <-w.changed:
@@ -404,7 +432,7 @@ func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, dea
 				break loop
 			case <-ctx.Done():
 				if cancelled(ctx) {
-					return nil, interrupted(name, "install", "")
+					return nil, interrupted(name, "install")
 				}
 				break loop
 			}
@@ -413,23 +441,20 @@ func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, dea
 	return e.Get(ctx, name)
 }
 
-// installErr classifies an error returned by the release manager.
-func installErr(ctx context.Context, name string, err error) error {
+// applyErr classifies an error returned by the release manager.
+func applyErr(ctx context.Context, name string, err error) error {
 	if cancelled(ctx) {
-		return interrupted(name, "install", "")
+		return interrupted(name, "install")
 	}
 	msg := err.Error()
 	switch {
-	case strings.Contains(msg, "values don't meet the specifications of the schema"):
-		return &Error{Err: ErrInvalidValues, Store: name, Reason: "InvalidValues", Message: msg, Cause: err,
-			Next: fmt.Sprintf("fix the --set/--values input, then run 'storectl create %s' again", name)}
+	case errors.Is(err, release.ErrInvalidValues):
+		return &Error{Err: ErrInvalidValues, Store: name, Reason: ReasonInvalidValues, Message: msg, Cause: err}
 	case errors.Is(err, release.ErrPending):
-		return &Error{Err: ErrBusy, Store: name, Reason: "ReleasePending", Message: msg, Cause: err,
-			Next: fmt.Sprintf("wait for the other operation with 'storectl wait %s --for ready'", name)}
+		return &Error{Err: ErrBusy, Store: name, Reason: ReasonReleasePending, Message: msg, Cause: err}
 	}
 	if k := kube.Classify(err); k == kube.KindUnreachable || k == kube.KindUnauthorized {
 		return clusterErr(ctx, name, "install", err)
 	}
-	return &Error{Err: ErrFailed, Store: name, Component: "release", Reason: "InstallFailed", Message: msg, Cause: err,
-		Next: fmt.Sprintf(retryNext, name, name)}
+	return &Error{Err: ErrFailed, Store: name, Component: "release", Reason: ReasonInstallFailed, Message: msg, Cause: err}
 }

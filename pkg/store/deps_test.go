@@ -1,7 +1,12 @@
 package store
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -54,5 +59,41 @@ func TestEngineImportsNoCLI(t *testing.T) {
 	}
 	if own < 3 {
 		t.Fatalf("expected pkg/store, pkg/release and pkg/kube among the dependencies, found %d of this module's packages", own)
+	}
+}
+
+// TestEngineSpeaksNoCLI keeps what the user is told to run out of the engine: no string in
+// the engine's code names a storectl command, a command-line flag or kubectl. Its errors
+// and statuses carry facts; the CLI's hint table turns them into next steps.
+func TestEngineSpeaksNoCLI(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliWords := regexp.MustCompile(`storectl (create|delete|get|list|wait|credentials|audit|upgrade|rollback|history|backup|restore|doctor|logs|events|stats|serve|config)\b|kubectl |(^|[ '(])--[a-z]`)
+	fset := token.NewFileSet()
+	checked := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			checked++
+			if cliWords.MatchString(lit.Value) {
+				t.Errorf("%s: string %s speaks to the user of the CLI", fset.Position(lit.Pos()), lit.Value)
+			}
+			return true
+		})
+	}
+	if checked < 100 {
+		t.Fatalf("only %d string literals found: the check reads the wrong files", checked)
 	}
 }

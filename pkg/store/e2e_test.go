@@ -261,7 +261,7 @@ func TestFailFast(t *testing.T) {
 				t.Fatalf("err = %v, want ErrFailed", err)
 			}
 			var se *store.Error
-			if !errors.As(err, &se) || se.Next == "" || se.Message == "" {
+			if !errors.As(err, &se) || se.Reason == "" || se.Message == "" {
 				t.Fatalf("failure lacks details: %+v", se)
 			}
 			if tt.component != "" && se.Component != tt.component {
@@ -618,8 +618,9 @@ func TestForbiddenIdentity(t *testing.T) {
 	}
 }
 
-// TestRetryAfterFailedSetup fixes a failed store by creating it again: the
-// failed Job of the first attempt must not fail the second.
+// TestRetryAfterFailedSetup fixes a failed store by creating it again with
+// corrected values: the failed Job of the first attempt must not fail the
+// second. (A retry without values reuses the failing ones, as recorded.)
 func TestRetryAfterFailedSetup(t *testing.T) {
 	t.Parallel()
 	v := setup(t)
@@ -630,7 +631,7 @@ func TestRetryAfterFailedSetup(t *testing.T) {
 	if _, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute, Values: fault("setup", "job-fail")}); !errors.Is(err, store.ErrFailed) {
 		t.Fatalf("first create = %v, want ErrFailed", err)
 	}
-	st, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute})
+	st, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute, Values: fault("setup", "none")})
 	if err != nil || st.Phase != store.PhaseReady || st.Revision != 2 {
 		t.Fatalf("second create = %+v, %v; want Ready at revision 2", st, err)
 	}
@@ -649,7 +650,7 @@ func TestRetryAfterCrashLoop(t *testing.T) {
 	if _, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute, Values: fault("mariadb", "crashloop")}); !errors.Is(err, store.ErrFailed) {
 		t.Fatalf("first create = %v, want ErrFailed", err)
 	}
-	st, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute})
+	st, err := e.Create(ctx, store.CreateOptions{Name: name, Wait: true, Timeout: 3 * time.Minute, Values: fault("mariadb", "none")})
 	if err != nil || st.Phase != store.PhaseReady || st.Revision != 2 {
 		t.Fatalf("second create = %+v, %v; want Ready at revision 2", st, err)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -23,7 +24,7 @@ type Options struct {
 	// Kube is the cluster client.
 	Kube kubernetes.Interface
 	// Releases installs and reads the stores' Helm releases.
-	Releases release.Manager
+	Releases Releases
 	// Settings are the cluster-facing settings (domain, ingress, limits...).
 	Settings Settings
 	// Now is the clock; nil means time.Now.
@@ -43,11 +44,27 @@ type Options struct {
 	LockLease time.Duration
 }
 
+// Releases is what the engine needs of a release backend; pkg/release's Helm implements it.
+type Releases interface {
+	// Validate checks complete values against the chart's schema, without a cluster;
+	// a refusal wraps release.ErrInvalidValues.
+	Validate(values map[string]any) error
+	Apply(ctx context.Context, o release.ApplyOptions) (*release.Release, error)
+	Get(ctx context.Context, namespace, name string) (*release.Release, error)
+	Values(ctx context.Context, namespace, name string, revision int) (map[string]any, error)
+	History(ctx context.Context, namespace, name string) ([]release.Release, error)
+	ListLatest(ctx context.Context, namespaces []string) ([]release.Release, error)
+	Drift(ctx context.Context, namespace, name string) ([]release.Drift, error)
+	Uninstall(ctx context.Context, namespace, name string, timeout time.Duration) error
+	MarkFailed(ctx context.Context, namespace, name, reason string) (*release.Release, error)
+	Finalize(ctx context.Context, namespace, name, description string) (*release.Release, error)
+}
+
 // Engine runs store operations against one cluster. It is safe for
 // concurrent use.
 type Engine struct {
 	kube      kubernetes.Interface
-	rel       release.Manager
+	rel       Releases
 	settings  Settings
 	now       func() time.Time
 	preset    func(string) (map[string]any, error)
@@ -91,9 +108,6 @@ func New(o Options) (*Engine, error) {
 	return e, nil
 }
 
-// Settings returns the engine's settings.
-func (e *Engine) Settings() Settings { return e.settings }
-
 // URLs returns the store URL and admin URL for name under the engine's
 // settings: https when a TLS issuer is configured.
 func (e *Engine) URLs(name string) (string, string) {
@@ -109,28 +123,30 @@ func (e *Engine) URLs(name string) (string, string) {
 	return u, u + "wp-admin/"
 }
 
-// values layers the chart values: preset, then what the settings imply,
-// then the user's values. Secrets never enter values: the chart reads the
-// credentials Secret storectl creates.
-func (e *Engine) values(name string, user map[string]any) (map[string]any, error) {
-	if err := CheckValues(name, user, e.settings); err != nil {
-		return nil, err
-	}
+// render layers the chart values of a revision: the profile's preset, then what the
+// settings imply, then the user's values, and the Inputs themselves under InputsKey.
+// Secrets never enter values: the chart reads the credentials Secret storectl creates.
+func (e *Engine) render(name string, in Inputs) (map[string]any, error) {
 	out := map[string]any{}
-	if e.preset != nil && e.settings.Profile != "" {
-		p, err := e.preset(e.settings.Profile)
+	if e.preset != nil && in.Settings.Profile != "" {
+		p, err := e.preset(in.Settings.Profile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: profile %q: %w", ErrInvalidValues, e.settings.Profile, err)
+			return nil, fmt.Errorf("%w: profile %q: %w", ErrInvalidValues, in.Settings.Profile, err)
 		}
 		merge(out, p)
 	}
-	merge(out, e.settingsValues(name))
-	merge(out, user)
+	merge(out, settingsValues(name, in.Settings))
+	merge(out, in.Values)
+	rec, err := in.value()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidValues, err)
+	}
+	out[InputsKey] = rec
 	return out, nil
 }
 
-func (e *Engine) settingsValues(name string) map[string]any {
-	s := e.settings
+// settingsValues are the chart values the settings s imply for store name.
+func settingsValues(name string, s Settings) map[string]any {
 	v := map[string]any{
 		"store":       map[string]any{"name": name},
 		"credentials": map[string]any{"existingSecret": credentialsSecret(name)},

@@ -187,7 +187,7 @@ func TestCreateRefusals(t *testing.T) {
 		{"isolation removed", CreateOptions{Name: "shop", Values: map[string]any{"limitRange": map[string]any{"enabled": false}}}, ErrInvalidValues, "limitRange.enabled", true},
 		{"a NUL in the title", CreateOptions{Name: "shop", Values: map[string]any{"store": map[string]any{"title": "a\x00b"}}}, ErrInvalidValues, "store.title", true},
 		{"type mismatch", CreateOptions{Name: "other"}, ErrTypeMismatch, "shopify", false},
-		{"terminating", CreateOptions{Name: "gone"}, ErrTerminating, "storectl wait gone --for deleted", false},
+		{"terminating", CreateOptions{Name: "gone"}, ErrTerminating, "still terminating", false},
 		{"namespace not ours", CreateOptions{Name: "foreign"}, ErrAlreadyExists, "not created by storectl", false},
 	}
 	for _, tt := range tests {
@@ -250,8 +250,9 @@ func TestCreateBusy(t *testing.T) {
 	if !errors.Is(err, ErrBusy) {
 		t.Fatalf("err = %v, want ErrBusy", err)
 	}
-	if !strings.Contains(err.Error(), "other-host/1/abc") || !strings.Contains(err.Error(), "storectl wait shop --for ready") {
-		t.Errorf("message %q does not name the holder and the next step", err)
+	var se *Error
+	if !strings.Contains(err.Error(), "other-host/1/abc") || !errors.As(err, &se) || se.Reason != ReasonLocked {
+		t.Errorf("message %q does not name the holder, or the reason is not %s", err, ReasonLocked)
 	}
 	if _, err := env.rel.Get(context.Background(), "store-shop", "shop"); !errors.Is(err, release.ErrNotFound) {
 		t.Errorf("a busy create touched the release: %v", err)
@@ -291,7 +292,7 @@ func TestCreateFailsFast(t *testing.T) {
 		t.Errorf("failure took %s, want it within seconds", time.Since(start))
 	}
 	var se *Error
-	if !errors.As(err, &se) || se.Component != ComponentWordPress || se.Reason != "CrashLoopBackOff" || se.Next == "" {
+	if !errors.As(err, &se) || se.Component != ComponentWordPress || se.Reason != "CrashLoopBackOff" || se.Pod == "" || se.Container == "" {
 		t.Fatalf("error details = %+v", se)
 	}
 }
@@ -302,7 +303,7 @@ func TestCreateTimeoutReportsLastState(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	env.simulate(ctx, "shop", false, nil)
-	_, err := env.e.Create(ctx, CreateOptions{Name: "shop", Wait: true, Timeout: 2 * time.Second})
+	_, err := env.e.Create(ctx, CreateOptions{Name: "shop", Wait: true, Timeout: 4 * time.Second})
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
@@ -329,8 +330,8 @@ func TestCreateInterruptedPromptly(t *testing.T) {
 	if d := time.Since(start); d > 2500*time.Millisecond {
 		t.Errorf("returned %s after start, want within 2s of the cancel", d)
 	}
-	if !strings.Contains(err.Error(), "storectl create shop") {
-		t.Errorf("message %q does not say how to resume", err)
+	if se := (*Error)(nil); !errors.As(err, &se) || se.Reason != ReasonInterrupted || se.Store != "shop" {
+		t.Errorf("error %q lacks the store and the reason %s", err, ReasonInterrupted)
 	}
 }
 
@@ -513,7 +514,7 @@ func TestValuesLayering(t *testing.T) {
 // pendingManager reports a release left pending-install by a dead process
 // until Finalize records it.
 type pendingManager struct {
-	release.Manager
+	Releases
 	mu        sync.Mutex
 	finalized bool
 }
@@ -549,9 +550,9 @@ func TestWaitFinalizesReleaseOfDeadProcess(t *testing.T) {
 	defer cancel()
 	before, err := e.Get(ctx, name)
 	// The store works, so Get reads it Ready, while saying that its release
-	// record is still pending and that wait records it.
+	// record is still pending.
 	if err != nil || before.Phase != PhaseReady || before.ReleaseStatus != release.StatusPendingInstall ||
-		!strings.Contains(before.Message, "storectl wait shop") {
+		!strings.Contains(before.Message, "still recorded as pending-install") {
 		t.Fatalf("get before = %+v, %v; want Ready with the release still pending-install", before, err)
 	}
 	st, err := e.Wait(ctx, name, WaitOptions{For: "ready", Timeout: 5 * time.Second})
@@ -613,8 +614,8 @@ func TestUnreachableCluster(t *testing.T) {
 		err := op.fn()
 		if !errors.Is(err, ErrUnreachable) {
 			t.Errorf("%s = %v, want ErrUnreachable", op.name, err)
-		} else if !strings.Contains(err.Error(), "--kubeconfig") {
-			t.Errorf("%s message %q gives no next step", op.name, err)
+		} else if !strings.Contains(err.Error(), "127.0.0.1:1") {
+			t.Errorf("%s message %q does not name the server", op.name, err)
 		}
 	}
 	if d := time.Since(start); d > 10*time.Second {
@@ -650,4 +651,12 @@ func TestUnstickStatefulSetDeletesOnlyBrokenOldPods(t *testing.T) {
 	if len(msgs) != 1 || !strings.Contains(msgs[0], "shop-mariadb-0") {
 		t.Errorf("progress = %v", msgs)
 	}
+}
+
+// values is what a create renders for user values: checked, then layered.
+func (e *Engine) values(name string, user map[string]any) (map[string]any, error) {
+	if err := CheckValues(name, user, e.settings); err != nil {
+		return nil, err
+	}
+	return e.render(name, Inputs{Settings: recordable(e.settings), Values: user})
 }

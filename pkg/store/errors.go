@@ -28,9 +28,41 @@ var (
 	ErrInvalidValues = errors.New("invalid values")
 )
 
-// Error carries the details of a failed, timed-out or refused operation: the
-// component at fault, the cluster's reason and message, the next step, and
-// the last state seen of every component. It wraps one sentinel error.
+// Reasons of the engine's own errors; a failed component carries the cluster's reason
+// (CrashLoopBackOff, FailedCreate, ...). The CLI keys what it tells the user to do next on
+// the sentinel, the reason and the facts of the error.
+const (
+	ReasonUnknownType          = "UnknownType"
+	ReasonAlreadyExists        = "AlreadyExists"
+	ReasonNamespaceNotManaged  = "NamespaceNotManaged"
+	ReasonTypeMismatch         = "TypeMismatch"
+	ReasonNamespaceTerminating = "NamespaceTerminating"
+	ReasonLimitReached         = "LimitReached"
+	ReasonInvalidValues        = "InvalidValues"
+	ReasonReleasePending       = "ReleasePending"
+	ReasonInstallFailed        = "InstallFailed"
+	ReasonInterrupted          = "Interrupted"
+	ReasonTimeout              = "Timeout"
+	ReasonUnreachable          = "Unreachable"
+	ReasonUnauthorized         = "Unauthorized"
+	ReasonLocked               = "Locked"
+	ReasonNotFound             = "NotFound"
+	ReasonNotAStore            = "NotAStore"
+	ReasonCredentialsNotMade   = "CredentialsNotCreated"
+	ReasonBindingRefused       = "StoreBindingRefused"
+)
+
+// Refusals say why the cluster refused to create a component's pods (Reason FailedCreate).
+const (
+	RefusalQuota       = "QuotaExceeded"
+	RefusalPodSecurity = "PodSecurity"
+	RefusalLimitRange  = "LimitRange"
+)
+
+// Error carries the facts of a failed, timed-out or refused operation: the
+// component at fault, the cluster's reason and message, the objects to look
+// at, and the last state seen of every component. It wraps one sentinel
+// error. It says nothing of what to run next: that is the CLI's to say.
 type Error struct {
 	// Err is the sentinel (ErrFailed, ErrTimeout, ...).
 	Err error
@@ -42,8 +74,12 @@ type Error struct {
 	Reason string
 	// Message says what happened, in the cluster's words where possible.
 	Message string
-	// Next is the command or action that moves the user forward.
-	Next string
+	// Pod, Container and Job name the object whose log explains a failure.
+	Pod, Container, Job string
+	// Refusal classifies a FailedCreate (RefusalQuota, ...), when known.
+	Refusal string
+	// Field is the chart value at fault, for ErrInvalidValues, when known.
+	Field string
 	// Components is the last state seen of each component.
 	Components []Component
 	// Cause is the underlying error, if any.
@@ -71,10 +107,6 @@ func (e *Error) Error() string {
 	default:
 		b.WriteString(e.Err.Error())
 	}
-	if e.Next != "" {
-		b.WriteString("; ")
-		b.WriteString(e.Next)
-	}
 	return b.String()
 }
 
@@ -84,6 +116,13 @@ func (e *Error) Unwrap() []error {
 		return []error{e.Err, e.Cause}
 	}
 	return []error{e.Err}
+}
+
+// failureErr reports the diagnosed failure of st's component.
+func failureErr(name string, st Status) *Error {
+	f := st.Failure
+	return &Error{Err: ErrFailed, Store: name, Component: f.Component, Reason: f.Reason, Message: f.Message,
+		Pod: f.Pod, Container: f.Container, Job: f.Job, Refusal: f.Refusal, Components: st.Components}
 }
 
 // clusterErr turns an error from the API server or Helm into one wrapping the
@@ -103,25 +142,20 @@ func clusterErr(ctx context.Context, name, what string, err error) error {
 		}
 	}
 	if ctx != nil && cancelled(ctx) {
-		return interrupted(name, what, "")
+		return interrupted(name, what)
 	}
 	switch kube.Classify(err) {
 	case kube.KindUnreachable:
-		return &Error{Err: ErrUnreachable, Store: name, Message: fmt.Sprintf("%s: %v", what, err), Cause: err,
-			Next: "check that the cluster is running and that --kubeconfig/--context point at it"}
+		return &Error{Err: ErrUnreachable, Store: name, Message: fmt.Sprintf("%s: %v", what, err), Cause: err}
 	case kube.KindUnauthorized:
-		return &Error{Err: ErrUnauthorized, Store: name, Message: fmt.Sprintf("%s: %v", what, err), Cause: err,
-			Next: "refresh your credentials or ask for the storectl ClusterRole to be bound to your identity"}
+		return &Error{Err: ErrUnauthorized, Store: name, Message: fmt.Sprintf("%s: %v", what, err), Cause: err}
 	}
 	return fmt.Errorf("store %s: %s: %w", name, what, err)
 }
 
-// interrupted reports a cancelled operation; next defaults to resuming a create.
-func interrupted(name, during, next string) error {
-	if next == "" {
-		next = fmt.Sprintf("run 'storectl create %s' to resume, or 'storectl delete %s --yes' to remove it", name, name)
-	}
-	return &Error{Err: ErrInterrupted, Store: name, Reason: "Interrupted", Message: "interrupted during " + during, Next: next}
+// interrupted reports a cancelled operation.
+func interrupted(name, during string) error {
+	return &Error{Err: ErrInterrupted, Store: name, Reason: ReasonInterrupted, Message: "interrupted during " + during}
 }
 
 // cancelled reports whether ctx ended because the caller gave up (a signal),
@@ -132,11 +166,11 @@ func cancelled(ctx context.Context) bool {
 
 // stopped reports why ctx ended: interrupted, or the deadline reached while
 // doing what.
-func stopped(ctx context.Context, name, during, next string) error {
+func stopped(ctx context.Context, name, during string) error {
 	if cancelled(ctx) {
-		return interrupted(name, during, next)
+		return interrupted(name, during)
 	}
-	return &Error{Err: ErrTimeout, Store: name, Reason: "Timeout", Message: "the deadline passed while " + during}
+	return &Error{Err: ErrTimeout, Store: name, Reason: ReasonTimeout, Message: "the deadline passed while " + during}
 }
 
 // unreachableErr reports an API server that gave no usable answer before the
@@ -144,11 +178,11 @@ func stopped(ctx context.Context, name, during, next string) error {
 // server refused are reported as such.
 func unreachableErr(name, during string, last error) *Error {
 	if last != nil && kube.Classify(last) == kube.KindUnauthorized {
-		return &Error{Err: ErrUnauthorized, Store: name, Reason: "Unauthorized", Message: fmt.Sprintf("%s: %v", during, last), Cause: last}
+		return &Error{Err: ErrUnauthorized, Store: name, Reason: ReasonUnauthorized, Message: fmt.Sprintf("%s: %v", during, last), Cause: last}
 	}
 	msg := "the API server did not answer before the deadline while " + during
 	if last != nil {
 		msg += ": " + last.Error()
 	}
-	return &Error{Err: ErrUnreachable, Store: name, Reason: "Unreachable", Message: msg, Cause: last}
+	return &Error{Err: ErrUnreachable, Store: name, Reason: ReasonUnreachable, Message: msg, Cause: last}
 }

@@ -101,14 +101,13 @@ func (e *Engine) lock(ctx context.Context, store, ns, name string, dur, wait tim
 			holder = h
 		}
 		if time.Now().After(deadline) {
-			return nil, &Error{Err: ErrBusy, Store: store, Reason: "Locked",
-				Message: fmt.Sprintf("lease %s/%s is held by %s", ns, name, holder),
-				Next:    fmt.Sprintf("wait for it with 'storectl wait %s --for ready', or retry later", store)}
+			return nil, &Error{Err: ErrBusy, Store: store, Reason: ReasonLocked,
+				Message: fmt.Sprintf("lease %s/%s is held by %s", ns, name, holder)}
 		}
 		// Jittered so that many contenders do not retry in lockstep.
 		select {
 		case <-ctx.Done():
-			return nil, stopped(ctx, store, "waiting for lock "+ns+"/"+name+" held by "+holder, "")
+			return nil, stopped(ctx, store, "waiting for lock "+ns+"/"+name+" held by "+holder)
 		case <-time.After(time.Duration(50+mrand.IntN(200)) * time.Millisecond): //nolint:gosec // jitter, not a secret
 		}
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 
@@ -21,91 +20,104 @@ import (
 // MaxEvents is how many recent Warning events Get returns.
 const MaxEvents = 10
 
-// Get reads one store live: namespace, release and the objects in the
-// namespace, judged by Compute.
+// Get reads one store live (see read), judged by Compute.
 func (e *Engine) Get(ctx context.Context, name string) (*Store, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	n, err := e.storeNamespace(ctx, name)
+	snap, err := e.read(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	ns := n.Name
-	rel, err := e.rel.Get(ctx, ns, name)
-	if errors.Is(err, release.ErrNotFound) {
-		rel, err = nil, nil
-	}
-	if err != nil {
-		return nil, clusterErr(ctx, name, "read release", err)
-	}
-	snap := Snapshot{Name: name, Namespace: n, Release: rel, Now: e.now()}
-	if rel != nil {
-		snap.Since = rel.LastDeployed
-	}
-	if err := e.readNamespace(ctx, &snap); err != nil {
-		return nil, clusterErr(ctx, name, "read the store's objects", err)
-	}
-	if dr, ok := e.rel.(release.DriftReader); ok && rel != nil && rel.Status == release.StatusDeployed && n.DeletionTimestamp == nil {
-		// Best effort: a store whose drift cannot be read is judged by the rest.
-		if d, err := dr.Drift(ctx, ns, name); err == nil {
-			snap.Drift = d
-		} else if cancelled(ctx) {
-			return nil, interrupted(name, "reading the store", "")
-		}
-	}
-	_, err = e.kube.CoreV1().Secrets(ns).Get(ctx, credentialsSecret(name), metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		snap.CredentialsMissing = true
-	case err != nil:
-		return nil, clusterErr(ctx, name, "read credentials secret", err)
-	}
-	st := e.storeFrom(snap, settled(snap, Compute(snap, e.ff)))
+	st := e.storeFrom(snap, Compute(snap, e.ff))
 	st.Events = recentEvents(snap.Events, MaxEvents)
 	return st, nil
 }
 
-// readNamespace fills snap with the objects of the store namespace, one List
-// per kind.
-func (e *Engine) readNamespace(ctx context.Context, snap *Snapshot) error {
-	ns, lo := Namespace(snap.Name), metav1.ListOptions{}
-	pods, err := e.kube.CoreV1().Pods(ns).List(ctx, lo)
+// read takes the snapshot of one store with direct reads: the namespace, then together
+// its latest release revision, one List per kind of object in the namespace and the
+// credentials Secret, then the drift of a deployed revision. It is the inspect phase of an
+// operation that does not go on to watch.
+func (e *Engine) read(ctx context.Context, name string) (Snapshot, error) {
+	n, err := e.storeNamespace(ctx, name)
 	if err != nil {
-		return err
+		return Snapshot{}, err
 	}
-	snap.Pods = pods.Items
-	sts, err := e.kube.AppsV1().StatefulSets(ns).List(ctx, lo)
-	if err != nil {
+	snap := Snapshot{Name: name, Namespace: n, Now: e.now(), ReadOnly: true}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		snap.Release, err = e.latest(gctx, name)
 		return err
-	}
-	snap.StatefulSets = sts.Items
-	deps, err := e.kube.AppsV1().Deployments(ns).List(ctx, lo)
-	if err != nil {
+	})
+	g.Go(func() (err error) {
+		snap.CredentialsMissing, err = e.credentialsMissing(gctx, name)
 		return err
+	})
+	e.readObjects(ctx, g, gctx, &snap)
+	if err := g.Wait(); err != nil {
+		return Snapshot{}, err
 	}
-	snap.Deployments = deps.Items
-	jobs, err := e.kube.BatchV1().Jobs(ns).List(ctx, lo)
-	if err != nil {
+	if snap.Release != nil {
+		snap.Since = snap.Release.LastDeployed
+	}
+	return snap, e.readDrift(ctx, &snap)
+}
+
+// readObjects lists, in g, each kind of object of the store namespace into snap.
+func (e *Engine) readObjects(ctx context.Context, g *errgroup.Group, gctx context.Context, snap *Snapshot) {
+	ns, lo, name := Namespace(snap.Name), metav1.ListOptions{}, snap.Name
+	list := func(what string, f func() error) {
+		g.Go(func() error { return clusterErr(ctx, name, "read the store's "+what, f()) })
+	}
+	list("pods", func() error {
+		l, err := e.kube.CoreV1().Pods(ns).List(gctx, lo)
+		if err == nil {
+			snap.Pods = l.Items
+		}
 		return err
-	}
-	snap.Jobs = jobs.Items
-	pvcs, err := e.kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, lo)
-	if err != nil {
+	})
+	list("statefulsets", func() error {
+		l, err := e.kube.AppsV1().StatefulSets(ns).List(gctx, lo)
+		if err == nil {
+			snap.StatefulSets = l.Items
+		}
 		return err
-	}
-	snap.PVCs = pvcs.Items
-	evs, err := e.kube.CoreV1().Events(ns).List(ctx, lo)
-	if err != nil {
+	})
+	list("deployments", func() error {
+		l, err := e.kube.AppsV1().Deployments(ns).List(gctx, lo)
+		if err == nil {
+			snap.Deployments = l.Items
+		}
 		return err
-	}
-	snap.Events = evs.Items
-	ings, err := e.kube.NetworkingV1().Ingresses(ns).List(ctx, lo)
-	if err != nil {
+	})
+	list("jobs", func() error {
+		l, err := e.kube.BatchV1().Jobs(ns).List(gctx, lo)
+		if err == nil {
+			snap.Jobs = l.Items
+		}
 		return err
-	}
-	snap.Ingresses = ings.Items
-	return nil
+	})
+	list("volume claims", func() error {
+		l, err := e.kube.CoreV1().PersistentVolumeClaims(ns).List(gctx, lo)
+		if err == nil {
+			snap.PVCs = l.Items
+		}
+		return err
+	})
+	list("events", func() error {
+		l, err := e.kube.CoreV1().Events(ns).List(gctx, lo)
+		if err == nil {
+			snap.Events = l.Items
+		}
+		return err
+	})
+	list("ingresses", func() error {
+		l, err := e.kube.NetworkingV1().Ingresses(ns).List(gctx, lo)
+		if err == nil {
+			snap.Ingresses = l.Items
+		}
+		return err
+	})
 }
 
 func (e *Engine) storeNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
@@ -126,38 +138,14 @@ func (e *Engine) storeNamespace(ctx context.Context, name string) (*corev1.Names
 // notAStore reports a namespace named like a store that fails IsStore: to
 // storectl that store does not exist, and the namespace is not its to touch.
 func notAStore(name string) error {
-	return &Error{Err: ErrNotFound, Store: name, Reason: "NotAStore",
+	return &Error{Err: ErrNotFound, Store: name, Reason: ReasonNotAStore,
 		Message: fmt.Sprintf("no store named %q: namespace %s exists but is not a store (it lacks the labels %s=%s and %s=%s); storectl leaves it untouched",
 			name, Namespace(name), LabelManagedBy, ManagedBy, LabelStore, name)}
 }
 
 func notFound(name string) error {
-	return &Error{Err: ErrNotFound, Store: name, Reason: "NotFound",
-		Message: fmt.Sprintf("no store named %q (namespace %s does not exist)", name, Namespace(name)),
-		Next:    "list the stores with 'storectl list'"}
-}
-
-// settled judges, for Get and List, a first install whose resources and setup
-// hook are all complete as Ready even though its release record still says
-// pending-install. That record is left by a process that exited before Helm
-// saw the hook end: `create --wait=false` by design, or a killed create. The
-// store works; the next create or wait records the revision as deployed. An
-// upgrade left pending is not judged so: the completed Job may be the
-// previous revision's.
-func settled(s Snapshot, st Status) Status {
-	if st.Phase != PhaseProvisioning || s.Release == nil || s.Release.Status != release.StatusPendingInstall {
-		return st
-	}
-	for _, c := range st.Components {
-		// List reads no Ingresses; the ingress is judged from the release there.
-		if !c.Ready && (!s.Partial || c.Name != ComponentIngress) {
-			return st
-		}
-	}
-	st.Phase, st.Reason = PhaseReady, ""
-	st.Message = fmt.Sprintf("release revision %d is still recorded as %s; 'storectl wait %s' records it as deployed",
-		s.Release.Revision, s.Release.Status, s.Name)
-	return st
+	return &Error{Err: ErrNotFound, Store: name, Reason: ReasonNotFound,
+		Message: fmt.Sprintf("no store named %q (namespace %s does not exist)", name, Namespace(name))}
 }
 
 func (e *Engine) storeFrom(s Snapshot, st Status) *Store {
@@ -255,7 +243,7 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 		if !ok {
 			continue
 		}
-		snaps[n.Name] = &Snapshot{Name: name, Namespace: n, Partial: true, Now: now}
+		snaps[n.Name] = &Snapshot{Name: name, Namespace: n, Partial: true, Now: now, ReadOnly: true}
 		namespaces = append(namespaces, n.Name)
 	}
 	if len(snaps) == 0 {
@@ -328,7 +316,7 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 		}
 	}
 	for _, s := range snaps {
-		st := e.storeFrom(*s, settled(*s, Compute(*s, e.ff)))
+		st := e.storeFrom(*s, Compute(*s, e.ff))
 		st.Chart, st.ChartVersion, st.AppVersion = chartOf(*s)
 		out = append(out, *st)
 	}
@@ -372,9 +360,8 @@ func (e *Engine) Credentials(ctx context.Context, name string) (*Credentials, er
 		if err := e.checkNoDatabaseVolume(ctx, name); err != nil {
 			return nil, err
 		}
-		return nil, &Error{Err: ErrNotFound, Store: name, Reason: "CredentialsNotCreated",
-			Message: fmt.Sprintf("secret %s/%s does not exist yet", Namespace(name), credentialsSecret(name)),
-			Next:    fmt.Sprintf("run 'storectl create %s' to finish creating the store", name)}
+		return nil, &Error{Err: ErrNotFound, Store: name, Reason: ReasonCredentialsNotMade,
+			Message: fmt.Sprintf("secret %s/%s does not exist yet", Namespace(name), credentialsSecret(name))}
 	}
 	if err != nil {
 		return nil, clusterErr(ctx, name, "read credentials secret", err)

@@ -93,7 +93,14 @@ type Snapshot struct {
 	// pod of the failed attempt must not fail its retry.
 	StalePods  map[types.UID]bool
 	StaleUntil time.Time
-	Now        time.Time
+	// Now is the time the snapshot is judged at; thresholds (image pull grace, ...)
+	// count from it.
+	Now time.Time
+	// ReadOnly means the reader will not record the release's outcome (get, list, the
+	// decision of a create): a first install whose resources and setup are complete is
+	// then judged Ready though its record is still pending (see settled). A watch that
+	// finalizes such records judges them as recorded.
+	ReadOnly bool
 }
 
 // Status is the computed state of a store.
@@ -108,21 +115,31 @@ type Status struct {
 	Failure *Failure
 }
 
-// Failure is a diagnosed, certain failure of a component.
+// Failure is a diagnosed, certain failure of a component: the cluster's reason and
+// message, and the objects that tell more.
 type Failure struct {
 	Component string
 	Reason    string
 	Message   string
-	Next      string
+	// Pod and Container, or Job, hold the log that explains the failure.
+	Pod, Container, Job string
+	// Refusal classifies a FailedCreate: RefusalQuota, RefusalPodSecurity, RefusalLimitRange.
+	Refusal string
 }
 
-// Compute derives a store's status from its objects. It is a pure function:
-// Create, Wait, Get and List all judge a store through it.
+// Compute derives a store's status from its objects. It is a pure function of
+// the snapshot (its clock included, s.Now) and the thresholds, and the only
+// status rule: Create, Wait, Get and List all judge a store through it.
 func Compute(s Snapshot, ff FailFast) Status {
-	var st Status
-	if s.Now.IsZero() {
-		s.Now = time.Now()
+	st := compute(s, ff)
+	if s.ReadOnly {
+		st = settled(s, st)
 	}
+	return st
+}
+
+func compute(s Snapshot, ff FailFast) Status {
+	var st Status
 	comps := []Component{namespaceComponent(s)}
 	var failure *Failure
 	for _, c := range []string{ComponentDatabase, ComponentWordPress, ComponentSetup, ComponentIngress} {
@@ -189,6 +206,28 @@ func Compute(s Snapshot, ff FailFast) Status {
 	default:
 		st.Phase, st.Reason, st.Message = PhaseProvisioning, "ComponentsNotReady", notReadyMessage(comps)
 	}
+	return st
+}
+
+// settled judges, for Get and List, a first install whose resources and setup
+// hook are all complete as Ready even though its release record still says
+// pending-install. That record is left by a process that exited before Helm
+// saw the hook end: `create --wait=false` by design, or a killed create. The
+// store works; the next create or wait records the revision as deployed. An
+// upgrade left pending is not judged so: the completed Job may be the
+// previous revision's.
+func settled(s Snapshot, st Status) Status {
+	if st.Phase != PhaseProvisioning || s.Release == nil || s.Release.Status != release.StatusPendingInstall {
+		return st
+	}
+	for _, c := range st.Components {
+		// List reads no Ingresses; the ingress is judged from the release there.
+		if !c.Ready && (!s.Partial || c.Name != ComponentIngress) {
+			return st
+		}
+	}
+	st.Phase, st.Reason = PhaseReady, ""
+	st.Message = fmt.Sprintf("release revision %d is still recorded as %s", s.Release.Revision, s.Release.Status)
 	return st
 }
 
@@ -262,21 +301,22 @@ func componentOfObject(name, kind, store string) string {
 func componentStatus(s Snapshot, name string, ff FailFast) (Component, *Failure) {
 	c := Component{Name: name, State: StatePending}
 	pods := podsOf(s, name)
-	fail := func(reason, msg, next string) (Component, *Failure) {
-		c.State, c.Ready, c.Reason, c.Message = StateFailed, false, reason, msg
-		return c, &Failure{Component: name, Reason: reason, Message: msg, Next: next}
+	fail := func(f *Failure) (Component, *Failure) {
+		c.State, c.Ready, c.Reason, c.Message = StateFailed, false, f.Reason, f.Message
+		f.Component = name
+		return c, f
 	}
 
 	// Evidence of certain failure first: it is what the user needs to see.
 	if f := podFailure(s, pods, ff); f != nil {
-		return fail(f.Reason, f.Message, f.Next)
+		return fail(f)
 	}
 	if f := createFailure(s, name, pods); f != nil {
-		return fail(f.Reason, f.Message, f.Next)
+		return fail(f)
 	}
 	if !s.Partial && name != ComponentIngress {
 		if f := volumeFailure(s, name, ff); f != nil {
-			return fail(f.Reason, f.Message, f.Next)
+			return fail(f)
 		}
 	}
 
@@ -294,7 +334,7 @@ func componentStatus(s Snapshot, name string, ff FailFast) (Component, *Failure)
 		}
 		for _, cond := range d.Status.Conditions {
 			if cond.Type == appsv1.DeploymentReplicaFailure && cond.Status == corev1.ConditionTrue && len(pods) == 0 {
-				return fail(orDefault(cond.Reason, "FailedCreate"), cond.Message, createNext(s.Name, cond.Message))
+				return fail(&Failure{Reason: orDefault(cond.Reason, "FailedCreate"), Message: cond.Message, Refusal: refusalOf(cond.Message)})
 			}
 		}
 		return workload(c, d, "Deployment", pods, d.Status.ReadyReplicas, replicas(d.Spec.Replicas)), nil
@@ -311,8 +351,7 @@ func componentStatus(s Snapshot, name string, ff FailFast) (Component, *Failure)
 			if src := j.Annotations[AnnotationWooCommerceSource]; src != "" {
 				msg += " (WooCommerce from " + src + ")"
 			}
-			return fail(orDefault(cond.Reason, "JobFailed"), msg,
-				fmt.Sprintf("read its log with 'kubectl -n %s logs job/%s', fix the cause, then run 'storectl create %s' again", Namespace(s.Name), j.Name, s.Name))
+			return fail(&Failure{Reason: orDefault(cond.Reason, "JobFailed"), Message: msg, Job: j.Name})
 		}
 		// Only the Complete condition means the setup ran: kstatus calls a Job
 		// that merely has an active pod Current.
@@ -541,11 +580,8 @@ func podStartTime(p *corev1.Pod) time.Time {
 	return p.CreationTimestamp.Time
 }
 
-const retryNext = "fix the cause, then run 'storectl create %s' again to resume (or 'storectl delete %s --yes')"
-
 // podFailure looks for certain failures in the pods of one component.
 func podFailure(s Snapshot, pods []corev1.Pod, ff FailFast) *Failure {
-	next := fmt.Sprintf(retryNext, s.Name, s.Name)
 	for i := range pods {
 		p := &pods[i]
 		if p.Status.Phase == corev1.PodSucceeded || (s.StalePods[p.UID] && s.Now.Before(s.StaleUntil)) {
@@ -560,12 +596,11 @@ func podFailure(s Snapshot, pods []corev1.Pod, ff FailFast) *Failure {
 			where := fmt.Sprintf("pod %s container %s", p.Name, cs.Name)
 			switch w.Reason {
 			case "InvalidImageName", "ErrImageNeverPull":
-				return &Failure{Reason: w.Reason, Message: where + ": " + w.Message,
-					Next: "check the image values (--set image.* / the chart defaults); " + next}
+				return &Failure{Reason: w.Reason, Message: where + ": " + w.Message, Pod: p.Name, Container: cs.Name}
 			case "ErrImagePull", "ImagePullBackOff":
 				if age >= ff.ImagePullGrace {
 					return &Failure{Reason: w.Reason, Message: fmt.Sprintf("%s: image %s cannot be pulled for %s: %s", where, imageOf(p, cs.Name), age.Truncate(time.Second), w.Message),
-						Next: "check the image name and tag, registry access and imagePullSecrets; " + next}
+						Pod: p.Name, Container: cs.Name}
 				}
 			case "CrashLoopBackOff":
 				if cs.RestartCount >= ff.CrashLoopRestarts {
@@ -573,12 +608,11 @@ func podFailure(s Snapshot, pods []corev1.Pod, ff FailFast) *Failure {
 					if t := cs.LastTerminationState.Terminated; t != nil {
 						msg += fmt.Sprintf(" (last exit code %d, %s)", t.ExitCode, orDefault(t.Reason, "Error"))
 					}
-					return &Failure{Reason: "CrashLoopBackOff", Message: msg,
-						Next: fmt.Sprintf("read its log with 'kubectl -n %s logs %s -c %s --previous'; ", p.Namespace, p.Name, cs.Name) + next}
+					return &Failure{Reason: "CrashLoopBackOff", Message: msg, Pod: p.Name, Container: cs.Name}
 				}
 			case "CreateContainerConfigError", "CreateContainerError":
 				if age >= ff.ConfigErrorGrace {
-					return &Failure{Reason: w.Reason, Message: where + ": " + w.Message, Next: next}
+					return &Failure{Reason: w.Reason, Message: where + ": " + w.Message, Pod: p.Name, Container: cs.Name}
 				}
 			}
 		}
@@ -589,8 +623,7 @@ func podFailure(s Snapshot, pods []corev1.Pod, ff FailFast) *Failure {
 					since = p.CreationTimestamp.Time
 				}
 				if s.Now.Sub(since) >= ff.UnschedulableGrace {
-					return &Failure{Reason: "Unschedulable", Message: fmt.Sprintf("pod %s cannot be scheduled: %s", p.Name, c.Message),
-						Next: "free or add node capacity, or lower the resource requests in the values; " + next}
+					return &Failure{Reason: "Unschedulable", Message: fmt.Sprintf("pod %s cannot be scheduled: %s", p.Name, c.Message), Pod: p.Name}
 				}
 			}
 		}
@@ -631,22 +664,23 @@ func createFailure(s Snapshot, comp string, pods []corev1.Pod) *Failure {
 			continue
 		}
 		return &Failure{Reason: "FailedCreate", Message: fmt.Sprintf("%s %s cannot create pods: %s", k, ev.InvolvedObject.Name, ev.Message),
-			Next: createNext(s.Name, ev.Message)}
+			Refusal: refusalOf(ev.Message)}
 	}
 	return nil
 }
 
-func createNext(name, msg string) string {
-	retry := fmt.Sprintf(retryNext, name, name)
+// refusalOf classifies the API server's refusal to create a pod, as its admission plugins
+// word it.
+func refusalOf(msg string) string {
 	switch {
 	case strings.Contains(msg, "exceeded quota"):
-		return "raise the store's quota (--set quota.*) or lower resource requests; " + retry
+		return RefusalQuota
 	case strings.Contains(msg, "PodSecurity"):
-		return "the pod spec is refused by the namespace's Pod Security level; check securityContext values; " + retry
+		return RefusalPodSecurity
 	case strings.Contains(msg, "LimitRange") || strings.Contains(msg, "maximum") || strings.Contains(msg, "minimum"):
-		return "adjust limitRange.* or the resource values; " + retry
+		return RefusalLimitRange
 	}
-	return retry
+	return ""
 }
 
 // volumeFailure finds claims of the component that cannot be bound.
@@ -667,8 +701,7 @@ func volumeFailure(s Snapshot, comp string, ff FailFast) *Failure {
 				if pvc.Spec.StorageClassName != nil {
 					sc = "StorageClass " + *pvc.Spec.StorageClassName
 				}
-				return &Failure{Reason: ev.Reason, Message: fmt.Sprintf("volume claim %s is not bound (%s): %s", pvc.Name, sc, ev.Message),
-					Next: "set an existing StorageClass with --storage-class (kubectl get storageclass); " + fmt.Sprintf(retryNext, s.Name, s.Name)}
+				return &Failure{Reason: ev.Reason, Message: fmt.Sprintf("volume claim %s is not bound (%s): %s", pvc.Name, sc, ev.Message)}
 			}
 		}
 	}

@@ -197,8 +197,8 @@ func TestCompute(t *testing.T) {
 				if st.Failure == nil || st.Failure.Component != tt.failedComp {
 					t.Fatalf("failure = %+v, want component %s", st.Failure, tt.failedComp)
 				}
-				if st.Failure.Next == "" {
-					t.Errorf("failure has no next step")
+				if st.Failure.Reason == "" || st.Failure.Message == "" {
+					t.Errorf("failure lacks its reason or message: %+v", st.Failure)
 				}
 				found := false
 				for _, c := range st.Components {
@@ -278,12 +278,13 @@ func TestSettledPendingInstall(t *testing.T) {
 			if computed.Phase != PhaseProvisioning {
 				t.Fatalf("Compute = %s, want Provisioning: create and wait must still see the pending record", computed.Phase)
 			}
-			got := settled(s, computed)
+			s.ReadOnly = true
+			got := Compute(s, DefaultFailFast)
 			if got.Phase != tt.want || got.Reason != tt.reason {
 				t.Fatalf("settled = %s (%s: %s), want %s (%s)", got.Phase, got.Reason, got.Message, tt.want, tt.reason)
 			}
-			if got.Phase == PhaseReady && !strings.Contains(got.Message, "storectl wait shop") {
-				t.Errorf("message %q does not say how to record the revision", got.Message)
+			if got.Phase == PhaseReady && !strings.Contains(got.Message, "still recorded as pending-install") {
+				t.Errorf("message %q does not say the revision is unrecorded", got.Message)
 			}
 		})
 	}

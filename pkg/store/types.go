@@ -116,20 +116,22 @@ type Credentials struct {
 
 // Settings are the cluster-facing settings a store is created with.
 type Settings struct {
-	Domain                     string
-	IngressClass               string
-	IngressControllerNamespace string
-	IngressControllerPodLabels map[string]string
-	TLSClusterIssuer           string
-	StorageClass               string
-	// MaxStores limits the number of stores in the cluster; 0 means no limit.
-	MaxStores       int
-	ImagePullPolicy string
+	Domain                     string            `json:"domain,omitempty"`
+	IngressClass               string            `json:"ingressClass,omitempty"`
+	IngressControllerNamespace string            `json:"ingressControllerNamespace,omitempty"`
+	IngressControllerPodLabels map[string]string `json:"ingressControllerPodLabels,omitempty"`
+	TLSClusterIssuer           string            `json:"tlsClusterIssuer,omitempty"`
+	StorageClass               string            `json:"storageClass,omitempty"`
+	// MaxStores limits the number of stores in the cluster; 0 means no limit. It is the
+	// cluster's policy, not a store's, and is not recorded on the store.
+	MaxStores       int    `json:"-"`
+	ImagePullPolicy string `json:"imagePullPolicy,omitempty"`
 	// Profile selects the chart preset (local or prod); "" means none.
-	Profile string
+	Profile string `json:"profile,omitempty"`
 	// TenantIsolationOverrides are the isolation values (tenancy.IsolationPaths) the
-	// operator lets users set in chart values; empty means none.
-	TenantIsolationOverrides []string
+	// operator lets users set in chart values; empty means none. It is the operator's
+	// policy of the day, not recorded on the store.
+	TenantIsolationOverrides []string `json:"-"`
 }
 
 // CreateOptions configures Create.

@@ -25,7 +25,7 @@ type watchRun struct {
 	pt       *progressTracker
 	// installDone delivers the release manager's result when this process
 	// is applying the chart; nil when it only watches.
-	installDone chan error
+	installDone <-chan error
 	// holdsLock says this process holds the store lock, so it may finalize
 	// a release whose applier died.
 	holdsLock bool
@@ -41,7 +41,7 @@ const tick = time.Second
 // watchReady follows a store until it is Ready, certainly failed, the
 // deadline passes or ctx ends.
 func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watchRun) (*Store, error) {
-	if err := w.sync(ctx, "waiting for the store", ""); err != nil {
+	if err := w.sync(ctx, "waiting for the store"); err != nil {
 		return nil, err
 	}
 	timer := time.NewTimer(time.Until(r.deadline))
@@ -64,12 +64,12 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 			ue.Components = last.Components
 			return st, ue
 		}
-		return st, &Error{Err: ErrTimeout, Store: name, Reason: "Timeout",
+		return st, &Error{Err: ErrTimeout, Store: name, Reason: ReasonTimeout,
 			Message:    fmt.Sprintf("not Ready after %s; last state: %s", r.timeout, describe(last)),
-			Next:       fmt.Sprintf("keep waiting with 'storectl wait %s --for ready', inspect with 'storectl get %s', or retry with a longer --timeout", name, name),
 			Components: last.Components}
 	}
 	for {
+		w.refreshIfChanged(ctx)
 		snap := w.snapshot(r.since)
 		st := Compute(snap, e.ff)
 		last, lastSnap = st, snap
@@ -83,12 +83,10 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 		case st.Phase == PhaseDeleting:
 			return e.storeFrom(snap, st), terminatingErr(name)
 		case st.Failure != nil && st.Failure.Component != "release":
-			f := st.Failure
-			return e.storeFrom(snap, st), &Error{Err: ErrFailed, Store: name, Component: f.Component, Reason: f.Reason,
-				Message: f.Message, Next: f.Next, Components: st.Components}
+			return e.storeFrom(snap, st), failureErr(name, st)
 		case !installing && st.Phase == PhaseFailed:
 			return e.storeFrom(snap, st), &Error{Err: ErrFailed, Store: name, Component: "release", Reason: st.Reason,
-				Message: st.Message, Next: fmt.Sprintf(retryNext, name, name), Components: st.Components}
+				Message: st.Message, Components: st.Components}
 		case !installing && st.Phase == PhaseReady:
 			return e.storeFrom(snap, st), nil
 		case !installing && time.Now().After(nextFinalize) && snap.Release != nil && snap.Release.Pending() && allReady(st.Components):
@@ -103,7 +101,7 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 		select {
 		case <-ctx.Done():
 			if cancelled(ctx) {
-				return e.storeFrom(lastSnap, last), interrupted(name, "waiting for the store", "")
+				return e.storeFrom(lastSnap, last), interrupted(name, "waiting for the store")
 			}
 			return timedOut()
 		case <-timer.C:
@@ -118,11 +116,9 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 				// failed Job a moment later. Its diagnosis names the component and the
 				// cause, so it is given that moment before Helm's error is used.
 				if snap, st, ok := e.settleFailure(ctx, w, r.since); ok {
-					f := st.Failure
-					return e.storeFrom(snap, st), &Error{Err: ErrFailed, Store: name, Component: f.Component, Reason: f.Reason,
-						Message: f.Message, Next: f.Next, Components: st.Components}
+					return e.storeFrom(snap, st), failureErr(name, st)
 				}
-				return e.storeFrom(lastSnap, last), installErr(ctx, name, err)
+				return e.storeFrom(lastSnap, last), applyErr(ctx, name, err)
 			}
 			w.refreshRelease(ctx)
 		case <-w.changed:
@@ -203,7 +199,7 @@ func (e *Engine) Wait(ctx context.Context, name string, o WaitOptions) (*Store, 
 	case "deleted", "delete":
 		return nil, e.waitDeleted(ctx, name, deleteWait{timeout: timeout, pt: pt, onRetained: o.OnRetained})
 	}
-	return nil, fmt.Errorf("%w: --for must be ready or deleted, not %q", ErrInvalidValues, o.For)
+	return nil, fmt.Errorf("%w: a wait is for ready or deleted, not %q", ErrInvalidValues, o.For)
 }
 
 // Delete uninstalls the store's release and deletes its namespace; with
@@ -235,7 +231,6 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 	if err != nil {
 		return err
 	}
-	resume := "run 'storectl delete " + name + " --yes' again to finish"
 	// The claims of this store, so that volumes of an earlier store of the
 	// same name are not taken for its own.
 	claims := map[types.UID]bool{}
@@ -252,7 +247,7 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 		err := e.rel.Uninstall(ctx, ns, name, timeout)
 		switch {
 		case ctx.Err() != nil:
-			return stopped(ctx, name, "uninstalling the release", resume)
+			return stopped(ctx, name, "uninstalling the release")
 		case err == nil || errors.Is(err, release.ErrNotFound):
 			pt.report(StepUninstall, ProgressDone, "")
 		default:
@@ -268,7 +263,7 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 			Preconditions: &metav1.Preconditions{UID: &uid}})
 		if err != nil && !apierrors.IsNotFound(err) {
 			if ctx.Err() != nil {
-				return stopped(ctx, name, "deleting namespace "+ns, resume)
+				return stopped(ctx, name, "deleting namespace "+ns)
 			}
 			return clusterErr(ctx, name, "delete namespace "+ns, err)
 		}
@@ -300,8 +295,7 @@ func (e *Engine) waitDeleted(ctx context.Context, name string, d deleteWait) err
 	if d.claims == nil {
 		d.claims = map[types.UID]bool{}
 	}
-	resume := fmt.Sprintf("run 'storectl wait %s --for deleted' to keep waiting", name)
-	if err := w.sync(ctx, "waiting for the namespace deletion", resume); err != nil {
+	if err := w.sync(ctx, "waiting for the namespace deletion"); err != nil {
 		return err
 	}
 	done := func(retained []RetainedVolume) error {
@@ -342,7 +336,7 @@ func (e *Engine) waitDeleted(ctx context.Context, name string, d deleteWait) err
 		select {
 		case <-ctx.Done():
 			if cancelled(ctx) {
-				return interrupted(name, "namespace deletion", resume)
+				return interrupted(name, "namespace deletion")
 			}
 			// The caches go stale without a word when the connection drops:
 			// read the cluster itself before deciding.
@@ -351,17 +345,15 @@ func (e *Engine) waitDeleted(ctx context.Context, name string, d deleteWait) err
 				if kube.Classify(err) == kube.KindOther {
 					return clusterErr(ctx, name, "read the namespace deletion", err)
 				}
-				ue := unreachableErr(name, "waiting for the namespace deletion (last seen: "+msg+")", err)
-				ue.Next = "check that the cluster is running and that --kubeconfig/--context point at it, then " + resume
-				return ue
+				return unreachableErr(name, "waiting for the namespace deletion (last seen: "+msg+")", err)
 			}
 			waiting, retained := storeVolumes(pvs, Namespace(name), d.claims, d.created)
 			remaining := w.remaining(n, waiting)
 			if len(remaining) == 0 {
 				return done(retained)
 			}
-			return &Error{Err: ErrTimeout, Store: name, Reason: "Timeout",
-				Message: fmt.Sprintf("not deleted after %s; still terminating: %s", d.timeout, strings.Join(remaining, ", ")), Next: resume}
+			return &Error{Err: ErrTimeout, Store: name, Reason: ReasonTimeout,
+				Message: fmt.Sprintf("not deleted after %s; still terminating: %s", d.timeout, strings.Join(remaining, ", "))}
 		case <-w.changed:
 		}
 	}

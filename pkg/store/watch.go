@@ -37,6 +37,7 @@ type watcher struct {
 	mu        sync.Mutex
 	lastErr   error // the last list or watch error of any informer
 	rel       *release.Release
+	relDirty  bool // the release records changed since rel was read
 	staleJobs map[types.UID]bool
 	stalePods map[types.UID]bool
 	staleEnd  time.Time
@@ -96,7 +97,8 @@ func (e *Engine) newWatcher(name string, o watchOptions) *watcher {
 			w.notify(inf)
 		}
 		// Release records: a change means the release moved on (deployed,
-		// failed); it is then re-read through the release manager.
+		// failed); the watch loop then re-reads it through the release
+		// manager (the handler makes no API call).
 		sf := informers.NewSharedInformerFactoryWithOptions(e.kube, 0, informers.WithNamespace(ns),
 			informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
 				lo.LabelSelector = labels.Set{"owner": "helm", "name": name}.String()
@@ -104,9 +106,9 @@ func (e *Engine) newWatcher(name string, o watchOptions) *watcher {
 		w.secrets = sf.Core().V1().Secrets().Informer()
 		w.trackErrors(w.secrets)
 		_, _ = w.secrets.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(any) { w.refreshRelease(ctx) },
-			UpdateFunc: func(any, any) { w.refreshRelease(ctx) },
-			DeleteFunc: func(any) { w.refreshRelease(ctx) },
+			AddFunc:    func(any) { w.releaseChanged() },
+			UpdateFunc: func(any, any) { w.releaseChanged() },
+			DeleteFunc: func(any) { w.releaseChanged() },
 		})
 		factories = append(factories, f, sf)
 	}
@@ -166,7 +168,7 @@ func (w *watcher) err() error {
 // sync waits for the first list of every informer, until ctx ends. The
 // informers retry a failing list forever, so ctx must carry the operation's
 // deadline: a cluster that does not answer by then is unreachable.
-func (w *watcher) sync(ctx context.Context, during, next string) error {
+func (w *watcher) sync(ctx context.Context, during string) error {
 	var fns []cache.InformerSynced
 	for _, inf := range []cache.SharedIndexInformer{w.nsInf, w.pods, w.sts, w.deploys, w.jobs, w.pvcs, w.events, w.ings, w.secrets, w.pvs} {
 		if inf != nil {
@@ -177,7 +179,7 @@ func (w *watcher) sync(ctx context.Context, during, next string) error {
 		return nil
 	}
 	if cancelled(ctx) {
-		return interrupted(w.name, during, next)
+		return interrupted(w.name, during)
 	}
 	return unreachableErr(w.name, during, w.err())
 }
@@ -228,6 +230,25 @@ func (w *watcher) refreshRelease(ctx context.Context) {
 	w.rel = r
 	w.mu.Unlock()
 	w.poke()
+}
+
+// releaseChanged notes that the release records changed.
+func (w *watcher) releaseChanged() {
+	w.mu.Lock()
+	w.relDirty = true
+	w.mu.Unlock()
+	w.poke()
+}
+
+// refreshIfChanged re-reads the release when its records changed.
+func (w *watcher) refreshIfChanged(ctx context.Context) {
+	w.mu.Lock()
+	dirty := w.relDirty
+	w.relDirty = false
+	w.mu.Unlock()
+	if dirty {
+		w.refreshRelease(ctx)
+	}
 }
 
 func (w *watcher) setRelease(r *release.Release) {

@@ -119,6 +119,9 @@ var rules = map[string]rule{
 	"mail.authSecret.name": {owner: User, check: secretName},
 	"mail.authSecret.key":  {owner: User, check: pattern(`^[-._a-zA-Z0-9]{1,253}$`, "a Secret key: letters, digits, '-', '_' and '.'")},
 
+	// The record of what storectl made a revision from.
+	"storectl": {owner: Storectl, why: "it records the settings and values storectl made the store with"},
+
 	// Credentials.
 	"credentials":      {owner: Storectl, why: "it names the Secret of the passwords storectl generated for this store"},
 	"mariadb.user":     {owner: Storectl, why: "it is the database account the generated password belongs to"},
