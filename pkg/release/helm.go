@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"sync"
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	helmkube "helm.sh/helm/v3/pkg/kube"
-	kubefake "helm.sh/helm/v3/pkg/kube/fake"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
@@ -57,11 +55,29 @@ type Helm struct {
 	chart  ChartLoader
 	log    func(format string, args ...any)
 
-	// Memory mode, for tests: per-namespace memory drivers and a stand-in
-	// resource client.
-	memMu sync.Mutex
-	mem   map[string]*driver.Memory
-	kc    helmkube.Interface
+	// backend replaces the cluster, for tests (see releasetest).
+	backend *Backend
+}
+
+// Backend stands in for a cluster: where release records are kept and what
+// applies the rendered resources. Tests use it through package releasetest.
+type Backend struct {
+	// Storage returns the release storage of a namespace; the same driver for
+	// the same namespace every time.
+	Storage func(namespace string) driver.Driver
+	// KubeClient applies, waits for and deletes resources.
+	KubeClient helmkube.Interface
+	// KubeVersion is the cluster version the chart is rendered for.
+	KubeVersion chartutil.KubeVersion
+}
+
+// NewWithBackend returns a Manager over b instead of a cluster; a nil chart
+// means the embedded store chart.
+func NewWithBackend(chart ChartLoader, b Backend) *Helm {
+	if chart == nil {
+		chart = charts.Load
+	}
+	return &Helm{chart: chart, log: orDiscard(nil), backend: &b}
 }
 
 var _ Manager = (*Helm)(nil)
@@ -87,20 +103,6 @@ func NewHelm(o HelmOptions) (*Helm, error) {
 	return &Helm{client: o.Client, meta: o.Metadata, getter: o.Getter, chart: o.Chart, log: orDiscard(o.Log)}, nil
 }
 
-// NewMemory returns a Manager keeping releases in Helm's memory driver; a
-// nil chart means the embedded store chart. kc
-// stands in for the cluster; nil means a client that accepts every object
-// without creating it. It is meant for tests.
-func NewMemory(chart ChartLoader, kc helmkube.Interface) *Helm {
-	if chart == nil {
-		chart = charts.Load
-	}
-	if kc == nil {
-		kc = &kubefake.PrintingKubeClient{Out: io.Discard, LogOutput: io.Discard}
-	}
-	return &Helm{chart: chart, log: orDiscard(nil), mem: map[string]*driver.Memory{}, kc: kc}
-}
-
 func orDiscard(f func(string, ...any)) func(string, ...any) {
 	if f == nil {
 		return func(string, ...any) {}
@@ -111,18 +113,10 @@ func orDiscard(f func(string, ...any)) func(string, ...any) {
 // config returns a Helm action configuration scoped to namespace. Storage
 // requests made through it are bound to ctx.
 func (h *Helm) config(ctx context.Context, namespace string) *action.Configuration {
-	if h.mem != nil {
-		h.memMu.Lock()
-		d, ok := h.mem[namespace]
-		if !ok {
-			d = driver.NewMemory()
-			d.SetNamespace(namespace)
-			h.mem[namespace] = d
-		}
-		h.memMu.Unlock()
+	if b := h.backend; b != nil {
 		caps := chartutil.DefaultCapabilities.Copy()
-		caps.KubeVersion = chartutil.KubeVersion{Version: "v1.37.2", Major: "1", Minor: "37"}
-		return &action.Configuration{Releases: storage.Init(cloning{d}), KubeClient: h.kc, Capabilities: caps, Log: h.log}
+		caps.KubeVersion = b.KubeVersion
+		return &action.Configuration{Releases: storage.Init(b.Storage(namespace)), KubeClient: b.KubeClient, Capabilities: caps, Log: h.log}
 	}
 	kc := helmkube.New(h.getter)
 	kc.Namespace = namespace
@@ -502,45 +496,6 @@ func (h *Helm) Finalize(ctx context.Context, namespace, name, description string
 		return nil, fmt.Errorf("record revision %d of %s as deployed: %w", last.Version, name, err)
 	}
 	return fromHelm(last), nil
-}
-
-// cloning stores and returns copies of release records. Helm's memory driver
-// keeps the caller's pointer, and Helm goes on changing the record it holds
-// (SetStatus) in its own goroutine; copies keep readers and writers apart
-// the way the secret driver's encoding does on a real cluster.
-type cloning struct{ *driver.Memory }
-
-func (c cloning) Create(key string, r *helmrelease.Release) error {
-	return c.Memory.Create(key, clone(r))
-}
-func (c cloning) Update(key string, r *helmrelease.Release) error {
-	return c.Memory.Update(key, clone(r))
-}
-
-func (c cloning) Get(key string) (*helmrelease.Release, error) {
-	r, err := c.Memory.Get(key)
-	if err != nil {
-		return nil, err
-	}
-	return clone(r), nil
-}
-
-func (c cloning) List(filter func(*helmrelease.Release) bool) ([]*helmrelease.Release, error) {
-	rs, err := c.Memory.List(filter)
-	return cloneAll(rs), err
-}
-
-func (c cloning) Query(labels map[string]string) ([]*helmrelease.Release, error) {
-	rs, err := c.Memory.Query(labels)
-	return cloneAll(rs), err
-}
-
-func cloneAll(rs []*helmrelease.Release) []*helmrelease.Release {
-	out := make([]*helmrelease.Release, len(rs))
-	for i, r := range rs {
-		out[i] = clone(r)
-	}
-	return out
 }
 
 // Status returns the latest revision through Helm's status action.

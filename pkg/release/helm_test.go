@@ -3,13 +3,17 @@ package release
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
+	kubefake "helm.sh/helm/v3/pkg/kube/fake"
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
 	helmtime "helm.sh/helm/v3/pkg/time"
 )
 
@@ -47,7 +51,7 @@ func leavePending(t *testing.T, h *Helm, version int, status helmrelease.Status)
 
 func TestApplyInstallsThenUpgrades(t *testing.T) {
 	t.Parallel()
-	h := NewMemory(testChart, nil)
+	h := newMemory(testChart)
 	ctx := context.Background()
 	r, err := h.Apply(ctx, opts(map[string]any{"color": "blue"}))
 	if err != nil {
@@ -83,7 +87,7 @@ func TestApplyRecoversPendingInstall(t *testing.T) {
 	for _, st := range []helmrelease.Status{helmrelease.StatusPendingInstall, helmrelease.StatusPendingUpgrade, helmrelease.StatusUninstalling} {
 		t.Run(string(st), func(t *testing.T) {
 			t.Parallel()
-			h := NewMemory(testChart, nil)
+			h := newMemory(testChart)
 			ctx := context.Background()
 			leavePending(t, h, 1, st)
 
@@ -117,7 +121,7 @@ func TestApplyRecoversPendingInstall(t *testing.T) {
 
 func TestMarkFailedAndFinalize(t *testing.T) {
 	t.Parallel()
-	h := NewMemory(testChart, nil)
+	h := newMemory(testChart)
 	ctx := context.Background()
 	if _, err := h.MarkFailed(ctx, "store-shop", "shop", "x"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("MarkFailed on nothing = %v, want ErrNotFound", err)
@@ -141,7 +145,7 @@ func TestMarkFailedAndFinalize(t *testing.T) {
 
 func TestListLatestAndUninstall(t *testing.T) {
 	t.Parallel()
-	h := NewMemory(testChart, nil)
+	h := newMemory(testChart)
 	ctx := context.Background()
 	for _, n := range []string{"b", "a"} {
 		o := ApplyOptions{Name: n, Namespace: "store-" + n}
@@ -185,7 +189,7 @@ func TestCopyValuesIsDeep(t *testing.T) {
 
 func TestValidateAppliesTheChartSchema(t *testing.T) {
 	t.Parallel()
-	h := NewMemory(nil, nil)
+	h := newMemory(nil)
 	if err := h.Validate(map[string]any{"store": map[string]any{"name": "shop"}}); err != nil {
 		t.Errorf("valid values refused: %v", err)
 	}
@@ -193,4 +197,26 @@ func TestValidateAppliesTheChartSchema(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "values don't meet the specifications of the schema") || !strings.Contains(err.Error(), "replicaCount") {
 		t.Errorf("values outside the schema: %v", err)
 	}
+}
+
+// newMemory is a Manager over Helm's memory driver for this package's tests, which run one
+// operation at a time (package releasetest serves concurrent tests elsewhere).
+func newMemory(chart ChartLoader) *Helm {
+	var mu sync.Mutex
+	drivers := map[string]driver.Driver{}
+	return NewWithBackend(chart, Backend{
+		KubeClient:  &kubefake.PrintingKubeClient{Out: io.Discard, LogOutput: io.Discard},
+		KubeVersion: chartutil.KubeVersion{Version: "v1.37.2", Major: "1", Minor: "37"},
+		Storage: func(ns string) driver.Driver {
+			mu.Lock()
+			defer mu.Unlock()
+			if d, ok := drivers[ns]; ok {
+				return d
+			}
+			m := driver.NewMemory()
+			m.SetNamespace(ns)
+			drivers[ns] = m
+			return m
+		},
+	})
 }

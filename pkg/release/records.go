@@ -84,8 +84,8 @@ func (h *Helm) ListLatest(ctx context.Context, namespaces []string) ([]Release, 
 	if len(namespaces) == 0 {
 		return []Release{}, nil
 	}
-	if h.mem != nil {
-		return h.memLatest(namespaces)
+	if h.backend != nil {
+		return h.backendLatest(namespaces)
 	}
 	want := map[string]bool{}
 	for _, ns := range namespaces {
@@ -186,17 +186,11 @@ func newestOf(records []Release) []Release {
 	return out
 }
 
-// memLatest is ListLatest for the memory driver, keeping to the same fields.
-func (h *Helm) memLatest(namespaces []string) ([]Release, error) {
+// backendLatest is ListLatest over a Backend, keeping to the same fields.
+func (h *Helm) backendLatest(namespaces []string) ([]Release, error) {
 	var records []Release
-	h.memMu.Lock()
-	defer h.memMu.Unlock()
 	for _, ns := range namespaces {
-		d, ok := h.mem[ns]
-		if !ok {
-			continue
-		}
-		rs, err := d.List(func(*helmrelease.Release) bool { return true })
+		rs, err := h.backend.Storage(ns).List(func(*helmrelease.Release) bool { return true })
 		if err != nil {
 			return nil, err
 		}

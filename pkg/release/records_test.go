@@ -32,7 +32,7 @@ func secretsHelm(t *testing.T, extra []corev1.Secret, names ...string) (*Helm, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := NewMemory(testChart, nil)
+	mem := newMemory(testChart)
 	ctx := context.Background()
 	for _, n := range names {
 		ns := "store-" + n

@@ -12,7 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/storectl/storectl/pkg/release"
+	"github.com/storectl/storectl/pkg/release/releasetest"
 )
 
 // accessCluster is a fake cluster authenticating the caller as user and
@@ -37,7 +37,7 @@ func accessCluster(t *testing.T, user string, wide bool, objs ...runtime.Object)
 		r.Status.Allowed = allowed
 		return true, r, nil
 	})
-	e, err := New(Options{Kube: kc, Releases: release.NewMemory(nil, nil)})
+	e, err := New(Options{Kube: kc, Releases: releasetest.NewMemory(nil, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

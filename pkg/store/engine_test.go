@@ -24,6 +24,7 @@ import (
 
 	"github.com/storectl/storectl/pkg/kube"
 	"github.com/storectl/storectl/pkg/release"
+	"github.com/storectl/storectl/pkg/release/releasetest"
 )
 
 type testEnv struct {
@@ -36,7 +37,7 @@ type testEnv struct {
 func newEnv(t *testing.T, s Settings, objs ...runtime.Object) *testEnv {
 	t.Helper()
 	kc := fake.NewClientset(objs...)
-	rel := release.NewMemory(nil, nil)
+	rel := releasetest.NewMemory(nil, nil)
 	e, err := New(Options{Kube: kc, Releases: rel, Settings: s, LockLease: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -460,7 +461,7 @@ func TestGetAndDelete(t *testing.T) {
 
 func TestValuesLayering(t *testing.T) {
 	t.Parallel()
-	e, err := New(Options{Kube: fake.NewClientset(), Releases: release.NewMemory(nil, nil),
+	e, err := New(Options{Kube: fake.NewClientset(), Releases: releasetest.NewMemory(nil, nil),
 		Settings: Settings{Domain: "d.test", IngressClass: "traefik", StorageClass: "fast", ImagePullPolicy: "Always", Profile: "prod",
 			TLSClusterIssuer: "le", IngressControllerNamespace: "kube-system", IngressControllerPodLabels: map[string]string{"app": "traefik"}},
 		Preset: func(string) (map[string]any, error) {
