@@ -96,29 +96,10 @@ Running create again for a store whose create was interrupted resumes it.`,
 	fl.BoolVar(&opts.Wait, "wait", true, "wait until the store is ready")
 	fl.DurationVar(&opts.Timeout, config.KeyTimeout, 0, "how long to wait (default: the timeout setting, 10m)")
 	addOutputFlag(cmd, &opts.Output, "", output.FormatJSON, output.FormatYAML)
-	addSettingFlags(cmd)
+	addStoreSettingFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("type", fixedCompletion(store.TypeWooCommerce))
 	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
 	return cmd
-}
-
-// addSettingFlags adds the flags that override configuration settings for a new store. They
-// default to zero so that the environment, the config file and the profile decide otherwise.
-func addSettingFlags(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.String(config.KeyDomain, "", "parent domain of the store's host name, <name>.<domain>")
-	fl.String(config.KeyIngressClass, "", "IngressClass of the store's Ingress")
-	fl.String(config.KeyIngressControllerNamespace, "", "namespace of the ingress controller, admitted by the store's network policy")
-	fl.String(config.KeyIngressControllerLabels, "", "labels of the ingress controller pods, k=v,k=v")
-	fl.String(config.KeyTLSClusterIssuer, "", "cert-manager ClusterIssuer for the store's certificate (empty: no TLS)")
-	fl.String(config.KeyStorageClass, "", "StorageClass of the store's volumes (empty: cluster default)")
-	fl.Int(config.KeyMaxStores, 0, "refuse to create more than this many stores in the cluster")
-	fl.String(config.KeyImagePullPolicy, "", "image pull policy: Always, IfNotPresent or Never")
-	_ = cmd.RegisterFlagCompletionFunc(config.KeyImagePullPolicy, fixedCompletion("Always", "IfNotPresent", "Never"))
-	for _, k := range []string{config.KeyDomain, config.KeyIngressClass, config.KeyIngressControllerNamespace,
-		config.KeyIngressControllerLabels, config.KeyTLSClusterIssuer, config.KeyStorageClass, config.KeyMaxStores} {
-		_ = cmd.RegisterFlagCompletionFunc(k, cobra.NoFileCompletions)
-	}
 }
 
 func createRun(ctx context.Context, opts *CreateOptions) (err error) {

@@ -111,14 +111,9 @@ in that order of precedence.`,
 	})
 
 	pf := cmd.PersistentFlags()
-	pf.String(config.KeyKubeconfig, "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-	pf.String(config.KeyContext, "", "kubeconfig context to use (default: the current context)")
+	addSettingFlags(cmd, pf, config.FlagGlobal)
 	pf.String(config.FlagConfig, "", "config file (default: $XDG_CONFIG_HOME/storectl/config.yaml)")
-	pf.String(config.KeyProfile, "", "settings profile: "+strings.Join(config.ProfileNames(), " or ")+" (default local)")
-	pf.String(config.KeyAuditPath, "", "audit log file (default: $XDG_STATE_HOME/storectl/audit.db)")
 	pf.BoolVar(&noColor, "no-color", false, "disable colour and spinners (also: NO_COLOR=1)")
-	_ = cmd.RegisterFlagCompletionFunc(config.KeyProfile, fixedCompletion(config.ProfileNames()...))
-	_ = cmd.RegisterFlagCompletionFunc(config.KeyContext, cobra.NoFileCompletions)
 
 	cmd.AddGroup(
 		&cobra.Group{ID: "stores", Title: "Store commands:"},

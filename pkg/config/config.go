@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
-	"github.com/storectl/storectl/pkg/audit"
 	"github.com/storectl/storectl/pkg/input"
 )
 
@@ -63,41 +62,11 @@ const (
 	kindList
 )
 
-// keys lists every setting in the order they are shown.
-var keys = []struct {
-	name string
-	kind kind
-}{
-	{KeyProfile, kindString},
-	{KeyDomain, kindString},
-	{KeyIngressClass, kindString},
-	{KeyIngressControllerNamespace, kindString},
-	{KeyIngressControllerLabels, kindLabels},
-	{KeyTLSClusterIssuer, kindString},
-	{KeyStorageClass, kindString},
-	{KeyMaxStores, kindInt},
-	{KeyImagePullPolicy, kindString},
-	{KeyTimeout, kindDuration},
-	{KeyAuditPath, kindString},
-	{KeyKubeconfig, kindString},
-	{KeyContext, kindString},
-	{KeyTenantIsolationOverrides, kindList},
-}
-
-func kindOf(key string) (kind, bool) {
-	for _, k := range keys {
-		if k.name == key {
-			return k.kind, true
-		}
-	}
-	return 0, false
-}
-
 // Keys returns the names of all settings in display order.
 func Keys() []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = k.name
+	out := make([]string, len(definitions))
+	for i, d := range definitions {
+		out[i] = d.Key
 	}
 	return out
 }
@@ -208,51 +177,11 @@ func (c *Config) Source(key string) Source { return c.sources[key] }
 // Settings returns every setting with its value and source, in display order. Durations are
 // rendered as strings ("10m0s"), labels as a map.
 func (c *Config) Settings() []Setting {
-	out := make([]Setting, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, Setting{Key: k.name, Value: c.value(k.name), Source: c.sources[k.name]})
+	out := make([]Setting, 0, len(definitions))
+	for _, d := range definitions {
+		out = append(out, Setting{Key: d.Key, Value: c.value(d.Key), Source: c.sources[d.Key]})
 	}
 	return out
-}
-
-func (c *Config) value(key string) any {
-	switch key {
-	case KeyProfile:
-		return c.Profile
-	case KeyDomain:
-		return c.Domain
-	case KeyIngressClass:
-		return c.IngressClass
-	case KeyIngressControllerNamespace:
-		return c.IngressControllerNamespace
-	case KeyIngressControllerLabels:
-		if c.IngressControllerLabels == nil {
-			return map[string]string{}
-		}
-		return maps.Clone(c.IngressControllerLabels)
-	case KeyTLSClusterIssuer:
-		return c.TLSClusterIssuer
-	case KeyStorageClass:
-		return c.StorageClass
-	case KeyMaxStores:
-		return c.MaxStores
-	case KeyImagePullPolicy:
-		return c.ImagePullPolicy
-	case KeyTimeout:
-		return c.Timeout.String()
-	case KeyAuditPath:
-		return c.AuditPath
-	case KeyKubeconfig:
-		return c.Kubeconfig
-	case KeyContext:
-		return c.Context
-	case KeyTenantIsolationOverrides:
-		if c.TenantIsolationOverrides == nil {
-			return []string{}
-		}
-		return slices.Clone(c.TenantIsolationOverrides)
-	}
-	return nil
 }
 
 // LoadOptions tells Load where to look.
@@ -280,26 +209,6 @@ func DefaultFilePath() string {
 		home = "."
 	}
 	return filepath.Join(home, ".config", "storectl", "config.yaml")
-}
-
-// defaults is the lowest layer; profiles lay over it.
-func defaults() map[string]any {
-	return map[string]any{
-		KeyProfile:                    ProfileLocal,
-		KeyDomain:                     "",
-		KeyIngressClass:               "",
-		KeyIngressControllerNamespace: "",
-		KeyIngressControllerLabels:    map[string]string{},
-		KeyTLSClusterIssuer:           "",
-		KeyStorageClass:               "",
-		KeyMaxStores:                  0,
-		KeyImagePullPolicy:            "",
-		KeyTimeout:                    10 * time.Minute,
-		KeyAuditPath:                  audit.DefaultPath(),
-		KeyKubeconfig:                 "",
-		KeyContext:                    "",
-		KeyTenantIsolationOverrides:   []string{},
-	}
 }
 
 // Load resolves the settings. Precedence, highest first: flags the user set, STORECTL_*
@@ -334,10 +243,10 @@ func Load(opts LoadOptions) (*Config, error) {
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
 	v.AutomaticEnv()
 	if opts.Flags != nil {
-		for _, k := range keys {
-			if f := opts.Flags.Lookup(k.name); f != nil {
-				if err := v.BindPFlag(k.name, f); err != nil {
-					return nil, fmt.Errorf("bind flag --%s: %w", k.name, err)
+		for _, d := range definitions {
+			if f := opts.Flags.Lookup(d.Key); f != nil {
+				if err := v.BindPFlag(d.Key, f); err != nil {
+					return nil, fmt.Errorf("bind flag --%s: %w", d.Key, err)
 				}
 			}
 		}
@@ -375,10 +284,10 @@ func Load(opts LoadOptions) (*Config, error) {
 		cfg.File = file.path
 	}
 	var errs []error
-	for _, k := range keys {
-		s := sourceOf(k.name, opts.Flags, file, builtin, profile)
-		cfg.sources[k.name] = s
-		if err := cfg.set(k.name, k.kind, v.Get(k.name), s); err != nil {
+	for _, d := range definitions {
+		s := sourceOf(d.Key, opts.Flags, file, builtin, profile)
+		cfg.sources[d.Key] = s
+		if err := cfg.set(d, v.Get(d.Key), s); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -452,64 +361,6 @@ func viperMap(layer map[string]fileValue) map[string]any {
 		out[k] = canonical(fv.value)
 	}
 	return out
-}
-
-// set converts the raw value viper resolved for key into its typed field.
-func (c *Config) set(key string, k kind, raw any, src Source) error {
-	switch k {
-	case kindInt:
-		n, err := toInt(raw, key, src)
-		if err != nil {
-			return err
-		}
-		c.MaxStores = n
-	case kindDuration:
-		d, err := toDuration(raw, key, src)
-		if err != nil {
-			return err
-		}
-		c.Timeout = d
-	case kindLabels:
-		l, err := toLabels(raw, key, src)
-		if err != nil {
-			return err
-		}
-		c.IngressControllerLabels = l
-	case kindList:
-		l, err := toList(raw, key, src)
-		if err != nil {
-			return err
-		}
-		c.TenantIsolationOverrides = l
-	default:
-		s, err := toString(raw, key, src)
-		if err != nil {
-			return err
-		}
-		switch key {
-		case KeyProfile:
-			c.Profile = s
-		case KeyDomain:
-			c.Domain = s
-		case KeyIngressClass:
-			c.IngressClass = s
-		case KeyIngressControllerNamespace:
-			c.IngressControllerNamespace = s
-		case KeyTLSClusterIssuer:
-			c.TLSClusterIssuer = s
-		case KeyStorageClass:
-			c.StorageClass = s
-		case KeyImagePullPolicy:
-			c.ImagePullPolicy = s
-		case KeyAuditPath:
-			c.AuditPath = s
-		case KeyKubeconfig:
-			c.Kubeconfig = s
-		case KeyContext:
-			c.Context = s
-		}
-	}
-	return nil
 }
 
 func toString(raw any, key string, src Source) (string, error) {

@@ -158,7 +158,8 @@ func parseSetting(k, v *yaml.Node, into map[string]fileValue, fail func(int, str
 	if section != "" {
 		where = section + "." + key
 	}
-	kd, known := kindOf(key)
+	def, known := Lookup(key)
+	kd := def.kind
 	if !known || (section != "" && key == KeyProfile) {
 		allowed := Keys()
 		if section != "" {

@@ -69,7 +69,8 @@ func FuzzParseFile(f *testing.F) {
 func checkLayer(t *testing.T, layer map[string]fileValue, section string) {
 	t.Helper()
 	for key, fv := range layer {
-		k, ok := kindOf(key)
+		d, ok := Lookup(key)
+		k := d.kind
 		if !ok || (section != "" && key == KeyProfile) {
 			t.Fatalf("accepted key %q in section %q", key, section)
 		}

@@ -2,7 +2,6 @@ package config
 
 import (
 	"maps"
-	"slices"
 	"time"
 )
 
@@ -12,35 +11,9 @@ const (
 	ProfileProd  = "prod"
 )
 
-// profiles holds what each built-in profile sets over the defaults. The chart ships presets
-// of the same names (values-local.yaml, values-prod.yaml) for what is not a storectl setting.
-var profiles = map[string]map[string]any{
-	// A laptop cluster (minikube, kind) with ingress-nginx; nip.io resolves every
-	// <name>.127.0.0.1.nip.io to the loopback address, so no DNS setup is needed.
-	ProfileLocal: {
-		KeyDomain:                     "127.0.0.1.nip.io",
-		KeyIngressClass:               "nginx",
-		KeyIngressControllerNamespace: "ingress-nginx",
-		KeyIngressControllerLabels:    map[string]string{"app.kubernetes.io/name": "ingress-nginx"},
-		KeyTLSClusterIssuer:           "",
-		KeyMaxStores:                  10,
-		KeyImagePullPolicy:            "IfNotPresent",
-	},
-	// A k3s server with its bundled Traefik and cert-manager. The domain is the operator's:
-	// there is no default, and Load refuses prod without one.
-	ProfileProd: {
-		KeyIngressClass:               "traefik",
-		KeyIngressControllerNamespace: "kube-system",
-		KeyIngressControllerLabels:    map[string]string{"app.kubernetes.io/name": "traefik"},
-		KeyTLSClusterIssuer:           "letsencrypt-prod",
-		KeyMaxStores:                  50,
-		KeyImagePullPolicy:            "Always",
-	},
-}
-
 // ProfileNames returns the names of the built-in profiles, sorted.
 func ProfileNames() []string {
-	return slices.Sorted(maps.Keys(profiles))
+	return []string{ProfileLocal, ProfileProd}
 }
 
 // Profile returns the settings a built-in profile lays over the defaults, with the defaults

@@ -8,7 +8,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/storectl/storectl/pkg/tenancy"
 )
 
 // maxStoreNameLength is the longest store name the engine accepts; a store's host name is
@@ -57,85 +56,13 @@ func (c *Config) Validate() error {
 		errs = append(errs, &ValueError{Key: key, Value: value, Source: c.sources[key], Msg: msg})
 	}
 
-	if _, ok := profiles[c.Profile]; !ok {
-		bad(KeyProfile, c.Profile, "is not a profile; allowed: "+strings.Join(ProfileNames(), ", "))
+	if c.Domain == "" && !c.domainOptional {
+		errs = append(errs, c.missingDomain())
 	}
-
-	if c.Domain == "" {
-		if !c.domainOptional {
-			errs = append(errs, c.missingDomain())
+	for _, d := range definitions {
+		if d.check != nil {
+			d.check(c, func(value, msg string) { bad(d.Key, value, msg) })
 		}
-	} else if msg := checkDomain(c.Domain); msg != "" {
-		bad(KeyDomain, c.Domain, msg)
-	}
-
-	if c.IngressClass == "" {
-		bad(KeyIngressClass, c.IngressClass, "must name an IngressClass of the cluster (kubectl get ingressclass)")
-	} else if msgs := validation.IsDNS1123Subdomain(c.IngressClass); len(msgs) > 0 {
-		bad(KeyIngressClass, c.IngressClass, "must be an IngressClass name: "+strings.Join(msgs, "; "))
-	}
-
-	if c.IngressControllerNamespace == "" {
-		bad(KeyIngressControllerNamespace, c.IngressControllerNamespace,
-			"must name the namespace the ingress controller runs in, so store network policies can admit it")
-	} else if msgs := validation.IsDNS1123Label(c.IngressControllerNamespace); len(msgs) > 0 {
-		bad(KeyIngressControllerNamespace, c.IngressControllerNamespace, "must be a namespace name: "+strings.Join(msgs, "; "))
-	}
-
-	if len(c.IngressControllerLabels) == 0 {
-		bad(KeyIngressControllerLabels, "",
-			"must select the ingress controller's pods (for example app.kubernetes.io/name=traefik); an empty selector would admit every pod of its namespace")
-	}
-	for _, k := range sortedKeys(c.IngressControllerLabels) {
-		v := c.IngressControllerLabels[k]
-		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
-			bad(KeyIngressControllerLabels, k+"="+v, "label name "+strings.Join(msgs, "; "))
-		}
-		if msgs := validation.IsValidLabelValue(v); len(msgs) > 0 {
-			bad(KeyIngressControllerLabels, k+"="+v, "label value "+strings.Join(msgs, "; "))
-		}
-	}
-
-	if c.TLSClusterIssuer != "" {
-		if msgs := validation.IsDNS1123Subdomain(c.TLSClusterIssuer); len(msgs) > 0 {
-			bad(KeyTLSClusterIssuer, c.TLSClusterIssuer, "must be a ClusterIssuer name, or empty for no TLS: "+strings.Join(msgs, "; "))
-		}
-	}
-
-	if c.StorageClass != "" {
-		if msgs := validation.IsDNS1123Subdomain(c.StorageClass); len(msgs) > 0 {
-			bad(KeyStorageClass, c.StorageClass, "must be a StorageClass name, or empty for the cluster default: "+strings.Join(msgs, "; "))
-		}
-	}
-
-	if c.MaxStores < 1 {
-		bad(KeyMaxStores, fmt.Sprint(c.MaxStores), "must be at least 1")
-	}
-
-	if !slices.Contains(pullPolicies, c.ImagePullPolicy) {
-		msg := "allowed: " + strings.Join(pullPolicies, ", ")
-		for _, p := range pullPolicies {
-			if strings.EqualFold(p, c.ImagePullPolicy) {
-				msg = fmt.Sprintf("write %s (the case matters); %s", p, msg)
-			}
-		}
-		bad(KeyImagePullPolicy, c.ImagePullPolicy, msg)
-	}
-
-	if c.Timeout <= 0 {
-		bad(KeyTimeout, c.Timeout.String(), "must be longer than zero, for example 10m")
-	}
-
-	open := tenancy.IsolationPaths()
-	for _, o := range c.TenantIsolationOverrides {
-		if !slices.Contains(open, o) {
-			bad(KeyTenantIsolationOverrides, o, "is not an isolation value an operator can open to users; allowed: "+strings.Join(open, ", ")+
-				" (a store's identity, credentials, host name and settings are never the users')")
-		}
-	}
-
-	if strings.TrimSpace(c.AuditPath) == "" {
-		bad(KeyAuditPath, c.AuditPath, "must be a file path; leave it unset for the default")
 	}
 
 	return errors.Join(errs...)

@@ -145,6 +145,10 @@ func (e *Engine) render(name string, in Inputs) (map[string]any, error) {
 	return out, nil
 }
 
+// ChartValues returns the chart values the settings s imply for store name, as a revision
+// gets them under the user's values.
+func ChartValues(name string, s Settings) map[string]any { return settingsValues(name, s) }
+
 // settingsValues are the chart values the settings s imply for store name.
 func settingsValues(name string, s Settings) map[string]any {
 	v := map[string]any{
