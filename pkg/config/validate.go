@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
-
 )
 
 // maxStoreNameLength is the longest store name the engine accepts; a store's host name is
