@@ -244,6 +244,20 @@ func lastLine(s string) string {
 	return lines[len(lines)-1]
 }
 
+// nextStep returns the "Next:" line printed after the last error, or "".
+func nextStep(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(lines[i], "Error:") {
+			if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "Next:") {
+				return lines[i+1]
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
 // A corrupt audit file is reported with the command that moves it aside and is never
 // rewritten; a locked one is reported after the lock timeout. A mutating command still does
 // its work and warns that it could not record it.
@@ -369,8 +383,8 @@ func TestFailFastThroughTheBinary(t *testing.T) {
 			if tt.name == "job-fail" && !strings.Contains(res.stderr, "WooCommerce from https://downloads.wordpress.org/plugin/woocommerce.") {
 				t.Errorf("a failed setup does not say where WooCommerce came from:\n%s", res.stderr)
 			}
-			if !strings.Contains(errLine, "storectl create "+name) {
-				t.Errorf("error lacks the next step: %s", errLine)
+			if next := nextStep(res.stderr); !strings.Contains(next, "storectl create "+name) {
+				t.Errorf("error lacks the next step: %s / %s", errLine, next)
 			}
 			if !strings.Contains(res.stderr, "Last state seen") {
 				t.Errorf("no last state of the components:\n%s", res.stderr)

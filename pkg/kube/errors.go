@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -144,15 +143,3 @@ func IsUnreachable(err error) bool { return err != nil && Classify(err) == KindU
 // IsUnauthorized reports whether err is an authentication or authorization failure.
 func IsUnauthorized(err error) bool { return err != nil && Classify(err) == KindUnauthorized }
 
-// Wrap classifies err and returns it as *Error with context, or err unchanged
-// when it is not a cluster access problem.
-func Wrap(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	k := Classify(err)
-	if k == KindOther {
-		return fmt.Errorf(format+": %w", append(args, err)...)
-	}
-	return &Error{Kind: k, Err: fmt.Errorf(format+": %w", append(args, err)...)}
-}

@@ -47,9 +47,6 @@ func TestClassify(t *testing.T) {
 			t.Errorf("%s: Classify(%v) = %s, want %s", tt.name, tt.err, got, tt.want)
 		}
 	}
-	if err := Wrap(apierrors.NewUnauthorized("x"), "list"); !IsUnauthorized(err) || !apierrors.IsUnauthorized(err) {
-		t.Errorf("Wrap lost the classification or the cause: %v", err)
-	}
 }
 
 const kubeconfig = `apiVersion: v1

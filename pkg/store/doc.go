@@ -11,29 +11,35 @@
 // ErrUnreachable, and waits check their caches against the cluster before
 // reporting a timeout.
 //
+// # Phases
+//
+// Every operation composes the same phases (phases.go): validate (no API
+// call), claim (the per-store Lease StoreLockName, renewed while the
+// operation runs, and for a new store the cluster-wide Lease CreateLockName
+// in Options.LockNamespace while live stores are counted against
+// Settings.MaxStores), inspect once (one Snapshot, from the caches of the
+// watcher that goes on to follow the store, or from concurrent reads in Get),
+// apply (a Helm revision in the background, with the Inputs recorded on the
+// store), watch to a target (Ready at this revision, or gone) and record (a
+// failure on the release; the audit log is recorded by package audit's
+// Recorder around the engine call).
+//
 // # Create
 //
-// Create validates the name and the type before any API call, then:
-//
-//  1. creates the namespace under the cluster-wide Lease CreateLockName (in
-//     Options.LockNamespace, "default" unless set), counting live stores
-//     against Settings.MaxStores inside the lock, so concurrent creators can
-//     never exceed the limit and a refused create leaves nothing behind;
-//  2. takes the per-store Lease StoreLockName in the store namespace, renewed
-//     while the create runs: a second live creator of the same store gets
-//     ErrBusy (after waiting one lease period, so that it can instead take
-//     over from a creator that was killed);
-//  3. creates the credentials Secret once, from crypto/rand;
-//  4. applies the chart (install, or recovery of a revision left pending by a
-//     dead process, or upgrade of a failed one) concurrently with an
-//     informer-based watch, because Helm always waits for hook Jobs;
-//  5. reports Progress per component and returns when the store is Ready,
-//     has certainly failed (ErrFailed with component, reason, the cluster's
-//     message and the next step), times out (ErrTimeout with the last state of
-//     each component) or is interrupted (ErrInterrupted, within a second).
+// Create creates the namespace, binds the caller's access in it, takes the
+// store's Lease, inspects the store, creates the credentials Secret once
+// (from crypto/rand), applies the chart (install, recovery of a revision left
+// pending by a dead process, or upgrade of a failed one) concurrently with the
+// watch, because Helm always waits for hook Jobs, and reports Progress per
+// component. It returns when the store is Ready, has certainly failed
+// (ErrFailed with component, reason, the cluster's message and the objects to
+// look at), times out (ErrTimeout with the last state of each component) or
+// is interrupted (ErrInterrupted, within a second). Errors carry facts, never
+// a command to run: what to tell the user is the CLI's.
 //
 // An existing Ready store is left alone (ErrAlreadyExists); an existing store
-// that is not Ready is resumed, which is what makes a create after a killed
+// that is not Ready is resumed with the settings and values it was made with
+// (or new values, when given), which is what makes a create after a killed
 // create converge with no manual cleanup. When a retry applies new values,
 // pods and the setup Job of the earlier attempt are not judged while the new
 // revision replaces them, and a database pod stuck at the old StatefulSet

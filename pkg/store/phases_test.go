@@ -113,16 +113,16 @@ func TestCreateReadsEachKindOnce(t *testing.T) {
 func TestResumeKeepsRecordedInputs(t *testing.T) {
 	t.Parallel()
 	env, p := probeEnv(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	user := map[string]any{"wordpress": map[string]any{"maxRequestWorkers": 3}}
 	env.e.settings.Domain = "first.test"
-	if _, err := env.e.Create(ctx, CreateOptions{Name: "shop", Values: user, Timeout: 5 * time.Second}); err != nil {
+	if _, err := env.e.Create(ctx, CreateOptions{Name: "shop", Values: user, Timeout: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	env.e.settings.Domain = "second.test"
 	p.failed = true
-	_, _ = env.e.Create(ctx, CreateOptions{Name: "shop", Timeout: 5 * time.Second})
+	_, _ = env.e.Create(ctx, CreateOptions{Name: "shop", Timeout: 2 * time.Second})
 	if len(p.values) != 2 {
 		t.Fatalf("%d applies, want 2 (the create and its resume)", len(p.values))
 	}
@@ -138,7 +138,7 @@ func TestResumeKeepsRecordedInputs(t *testing.T) {
 		t.Errorf("resume's recorded inputs = %+v, %v, %v", in, ok, err)
 	}
 	// New values given to the resume replace the recorded ones.
-	_, _ = env.e.Create(ctx, CreateOptions{Name: "shop", Values: map[string]any{"wordpress": map[string]any{"maxRequestWorkers": 5}}, Timeout: 5 * time.Second})
+	_, _ = env.e.Create(ctx, CreateOptions{Name: "shop", Values: map[string]any{"wordpress": map[string]any{"maxRequestWorkers": 5}}, Timeout: 2 * time.Second})
 	if got := p.values[len(p.values)-1]["wordpress"].(map[string]any)["maxRequestWorkers"]; fmt.Sprint(got) != "5" {
 		t.Errorf("resume with new values applied maxRequestWorkers=%v, want 5", got)
 	}
