@@ -47,6 +47,18 @@ app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
+{{/*
+Labels of a field Kubernetes never lets change (a StatefulSet's volumeClaimTemplates): only
+labels that stay the same across chart and app versions, so that an upgrade can apply the
+object. Same argument as selectorLabels.
+*/}}
+{{- define "woocommerce.stableLabels" -}}
+{{ include "woocommerce.selectorLabels" . }}
+app.kubernetes.io/part-of: storectl
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+storectl.dev/store: {{ .ctx.Values.store.name }}
+{{- end -}}
+
 {{/* Labels of a workload or pod of one component; same argument as selectorLabels. */}}
 {{- define "woocommerce.componentLabels" -}}
 {{ include "woocommerce.labels" .ctx }}
