@@ -1,11 +1,13 @@
 package charts
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -157,5 +159,49 @@ func TestSyncCoreRecordsTheImageItSettled(t *testing.T) {
 		if err != nil || string(got) != step.image+"\n" {
 			t.Errorf("after syncing %s the volume records %q (%v)", step.image, got, err)
 		}
+	}
+}
+
+// TestCronWaitsForAnUpgrade runs the CronJob's command as rendered, against the fake WP-CLI:
+// scheduled events do not run while the setup Job holds the site in maintenance mode.
+func TestCronWaitsForAnUpgrade(t *testing.T) {
+	t.Parallel()
+	objs := objects(t, mustInstall(t, presetValues(t, PresetLocal, nil)))
+	var cmd []string
+	for _, p := range podSpecs(t, objs) {
+		if p.owner == "CronJob/demo-cron" {
+			cmd = p.spec.Containers[0].Command
+		}
+	}
+	if len(cmd) != 3 || cmd[0] != "bash" || cmd[1] != "-c" {
+		t.Fatalf("cron command = %q, want a bash script", cmd)
+	}
+	f := newSetupFixture(t)
+	f.installed(t)
+	// The rendered script uses the pod's path; point it at the fixture's.
+	script := strings.ReplaceAll(cmd[2], "--path=/var/www/html", "--path="+f.wpPath)
+	fake, err := filepath.Abs(filepath.Join("testdata", "fakewp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() (string, []string) {
+		t.Helper()
+		before := readLines(t, filepath.Join(f.state, "calls.log"))
+		c := exec.Command("bash", "-c", script)
+		c.Env = []string{"PATH=" + fake + string(os.PathListSeparator) + os.Getenv("PATH"), "FAKE_WP_STATE=" + f.state}
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("cron run: %v\n%s", err, out)
+		}
+		return string(out), readLines(t, filepath.Join(f.state, "calls.log"))[len(before):]
+	}
+
+	if out, calls := run(); len(calls) != 2 || !strings.Contains(calls[1], "cron event run --due-now") {
+		t.Errorf("outside maintenance mode: calls %v, output %s", calls, out)
+	}
+	writeFile(t, filepath.Join(f.wpPath, ".maintenance"), fmt.Sprintf("<?php $upgrading = %d; ?>", time.Now().Unix()))
+	out, calls := run()
+	if len(calls) != 1 || !strings.Contains(out, "maintenance mode") {
+		t.Errorf("in maintenance mode: calls %v, output %s", calls, out)
 	}
 }
