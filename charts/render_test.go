@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/release"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -74,6 +75,11 @@ func install(vals map[string]any) (*release.Release, error) {
 	if err != nil {
 		return nil, err
 	}
+	return installChart(chrt, vals)
+}
+
+// installChart renders chrt as install does.
+func installChart(chrt *chart.Chart, vals map[string]any) (*release.Release, error) {
 	cfg := &action.Configuration{Log: func(string, ...any) {}}
 	inst := action.NewInstall(cfg)
 	inst.DryRun = true

@@ -244,10 +244,11 @@ func TestNoPasswordIsRendered(t *testing.T) {
 					}
 				})
 			}
-			// Root and user password for MariaDB, the user password for WordPress, the setup
-			// Job and the cron Job, and the admin user and password for the setup Job.
-			if refs != 7 {
-				t.Errorf("found %d Secret references, want 7", refs)
+			// Root and user password for MariaDB, the user password for WordPress (its
+			// database wait and Apache), the setup Job and the cron Job, and the admin user and
+			// password for the setup Job.
+			if refs != 8 {
+				t.Errorf("found %d Secret references, want 8", refs)
 			}
 			for i, line := range strings.Split(manifest(rel), "\n") {
 				if strings.Contains(line, "secretKeyRef") || strings.Contains(line, "ADMIN_PASSWORD") ||

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -89,7 +90,7 @@ func newSetupFixture(t *testing.T) *setupFixture {
 	}
 	// What the WordPress image's entrypoint leaves on the volume before the Job runs.
 	writeFile(t, filepath.Join(f.wpPath, "wp-config.php"), "<?php // generated\n")
-	writeFile(t, filepath.Join(f.wpPath, "wp-includes", "version.php"), "<?php $wp_version = '7.1';\n")
+	writeCoreVersion(t, f.wpPath, "7.1", 60717)
 
 	objs := objects(t, mustInstall(t, presetValues(t, PresetLocal, nil)))
 	cm := find(t, objs, "ConfigMap", "demo-setup")
@@ -124,6 +125,11 @@ func newSetupFixture(t *testing.T) *setupFixture {
 			f.env[e.Name] = e.Value
 		}
 	}
+	if f.env["CORE_IMAGE"] == "" {
+		t.Fatal("the setup Job does not say which WordPress image its files come from")
+	}
+	// What the WordPress pod's sync-core step records once the files are this image's.
+	writeFile(t, filepath.Join(f.wpPath, ".storectl-core"), f.env["CORE_IMAGE"]+"\n")
 	f.env["WP_PATH"] = f.wpPath
 	f.env["POLL_SECONDS"] = "0"
 	f.env["SETUP_TIMEOUT"] = "30"
@@ -134,6 +140,13 @@ func newSetupFixture(t *testing.T) *setupFixture {
 	f.env["WC_SOURCE_URL"] = "file://" + archive
 	f.env["WC_SHA256"] = sum
 	return f
+}
+
+// writeCoreVersion writes wp-includes/version.php of a WordPress release and database schema.
+func writeCoreVersion(t *testing.T, root, version string, dbVersion int) {
+	t.Helper()
+	writeFile(t, filepath.Join(root, "wp-includes", "version.php"),
+		fmt.Sprintf("<?php\n$wp_version = '%s';\n$wp_db_version = %d;\n", version, dbVersion))
 }
 
 func writeFile(t *testing.T, path, data string) {
@@ -220,7 +233,7 @@ func (f *setupFixture) stateFile(t *testing.T, rel string) string {
 // readOnlyCalls are the only WP-CLI calls a run may make when there is nothing to change.
 var readOnlyCalls = []string{
 	"core is-installed", "option get", "option pluck", "plugin is-installed", "plugin get",
-	"plugin is-active", "plugin verify-checksums", "post get", "post list", "wc shipping_zone_method list",
+	"plugin is-active", "plugin verify-checksums", "maintenance-mode is-active", "post get", "post list", "wc shipping_zone_method list",
 	"wc product list", "wc product get",
 }
 
@@ -558,6 +571,10 @@ func TestSetupScriptWaitsForTheDatabaseAndFiles(t *testing.T) {
 	})
 }
 
+// upgradeSteps are the changes of a run that upgrades WooCommerce: the plugin and then its
+// database, in maintenance mode.
+var upgradeSteps = []string{"maintenance-mode activate", "woocommerce-11.1.2.zip --force", "wc update", "maintenance-mode deactivate", "rewrite flush"}
+
 func TestSetupScriptUpgradesButNeverDowngradesWooCommerce(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -565,8 +582,8 @@ func TestSetupScriptUpgradesButNeverDowngradesWooCommerce(t *testing.T) {
 		wantChanges []string
 		wantVersion string
 	}{
-		{"10.9.4", []string{"woocommerce-11.1.2.zip --force", "wc update", "rewrite flush"}, "11.1.2"},
-		{"9.9.9", []string{"woocommerce-11.1.2.zip --force", "wc update", "rewrite flush"}, "11.1.2"},
+		{"10.9.4", upgradeSteps, "11.1.2"},
+		{"9.9.9", upgradeSteps, "11.1.2"},
 		{"11.1.10", nil, "11.1.10"},
 		{"11.2.0", nil, "11.2.0"},
 	}
@@ -577,7 +594,9 @@ func TestSetupScriptUpgradesButNeverDowngradesWooCommerce(t *testing.T) {
 			if r := f.run(t); r.err != nil {
 				t.Fatalf("first run: %v\n%s", r.err, r.stderr)
 			}
+			// The plugin and its database, as a store on that release has them.
 			writeFile(t, filepath.Join(f.state, "woocommerce.version"), tt.installed)
+			writeFile(t, filepath.Join(f.state, "options", "woocommerce_db_version"), tt.installed)
 			r := f.run(t)
 			if r.err != nil {
 				t.Fatalf("%v\n%s", r.err, r.stderr)
@@ -594,6 +613,10 @@ func TestSetupScriptUpgradesButNeverDowngradesWooCommerce(t *testing.T) {
 			if v := f.stateFile(t, "woocommerce.version"); v != tt.wantVersion {
 				t.Errorf("WooCommerce %s after the run, want %s", v, tt.wantVersion)
 			}
+			if v := f.stateFile(t, "options/woocommerce_db_version"); v != tt.wantVersion {
+				t.Errorf("WooCommerce's database at %s after the run, want %s", v, tt.wantVersion)
+			}
+			f.requireMaintenanceOff(t)
 		})
 	}
 }

@@ -12,6 +12,13 @@
 # database check by DB_CHECK_TIMEOUT, and PHP's own socket timeouts (the Job's php.ini) bound
 # every query WordPress makes, so a database that accepts connections and never answers fails
 # the run with a message instead of hanging it.
+#
+# On an upgrade it also moves the database forward: "wp core update-db" when the WordPress
+# files on the volume expect a newer schema than the database has, and "wp wc update" when the
+# installed WooCommerce is newer than its schema, with the site in maintenance mode while they
+# run and taken out of it again whatever happens. It waits first for this revision's WordPress
+# files (CORE_IMAGE, recorded by the WordPress pod's sync-core step) and MariaDB release
+# (DB_EXPECT_VERSION), so it never upgrades against the previous version of either.
 set -euo pipefail
 
 : "${STORE_URL:?STORE_URL is not set}"
@@ -34,6 +41,8 @@ WP_PATH=${WP_PATH:-/var/www/html}
 SETUP_TIMEOUT=${SETUP_TIMEOUT:-600}
 POLL_SECONDS=${POLL_SECONDS:-5}
 DB_CHECK_TIMEOUT=${DB_CHECK_TIMEOUT:-10}
+# CORE_IMAGE, when set, is the WordPress image whose core files this revision runs.
+CORE_IMAGE=${CORE_IMAGE:-}
 # WC_SHA256, when set, is the sha256 the WooCommerce archive must have; empty means the
 # installed files are checked against wordpress.org's published checksums instead.
 WC_SHA256=${WC_SHA256:-}
@@ -46,6 +55,8 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # changed records whether this run wrote anything; rewrite rules are flushed only then.
 changed=0
+# maintenance is 1 while this run holds the site in maintenance mode.
+maintenance=0
 
 log() { printf 'setup: %s\n' "$*"; }
 die() {
@@ -74,7 +85,55 @@ wait_for() {
 }
 
 wordpress_files_ready() {
-	[[ -s "$WP_PATH/wp-config.php" && -f "$WP_PATH/wp-includes/version.php" ]]
+	[[ -s "$WP_PATH/wp-config.php" && -f "$WP_PATH/wp-includes/version.php" ]] || return 1
+	[[ -z $CORE_IMAGE ]] && return 0
+	# The WordPress pod records the image its core files are settled for; until it names this
+	# revision's image the files may still be the previous version's.
+	[[ -f "$WP_PATH/.storectl-core" && "$(<"$WP_PATH/.storectl-core")" == "$CORE_IMAGE" ]]
+}
+
+# files_db_version prints the database schema version the WordPress files on the volume
+# expect ($wp_db_version in wp-includes/version.php), as WP-CLI itself reads it.
+files_db_version() {
+	# shellcheck disable=SC2016 # a PHP variable, matched literally
+	sed -n 's/^\$wp_db_version = \([0-9][0-9]*\);.*/\1/p' "$WP_PATH/wp-includes/version.php" | head -n 1
+}
+
+# maintenance_on puts the site into maintenance mode for the rest of the upgrade steps.
+maintenance_on() {
+	((maintenance)) && return 0
+	log "putting the site into maintenance mode"
+	wp maintenance-mode activate
+	maintenance=1
+}
+
+# maintenance_off ends the maintenance mode this run holds. WordPress itself ignores a
+# maintenance file older than ten minutes, and WP-CLI then reports the mode as inactive.
+maintenance_off() {
+	((maintenance)) || return 0
+	if wp maintenance-mode is-active; then
+		wp maintenance-mode deactivate
+	fi
+	maintenance=0
+	log "the site is out of maintenance mode"
+}
+
+# resume_maintenance takes over a maintenance mode an interrupted run left on (only this
+# script turns it on), so that it ends with this run's upgrade steps.
+resume_maintenance() {
+	if wp maintenance-mode is-active; then
+		log "the site is in maintenance mode, as an interrupted upgrade leaves it; it ends once the upgrade steps are done"
+		maintenance=1
+	fi
+}
+
+# on_exit ends maintenance mode on every way out, a failure included, keeping the exit code.
+on_exit() {
+	local rc=$?
+	if ((maintenance)); then
+		maintenance_off || printf 'setup: FAILED to end maintenance mode; run: wp maintenance-mode deactivate\n' >&2
+	fi
+	exit "$rc"
 }
 
 # database_ready makes one bounded connection attempt: db-ready.php sets its own connect and
@@ -137,6 +196,54 @@ install_core() {
 		die "installing WordPress failed (exit ${rc})"
 	fi
 	log "WordPress is installed"
+	changed=1
+}
+
+# upgrade_core_database runs WordPress's database upgrade when the files on the volume expect
+# a newer schema than the database has, and checks that the database reached it. A database
+# newer than the files (they are never downgraded, so only a restore of older files makes
+# this) is left alone: "wp core update-db" would write the older version over it.
+upgrade_core_database() {
+	local want have
+	want=$(files_db_version)
+	[[ -n $want ]] || die "no \$wp_db_version in ${WP_PATH}/wp-includes/version.php"
+	have=$(wp option get db_version)
+	if [[ "$have" == "$want" ]]; then
+		log "the WordPress database is at version ${have}"
+		return 0
+	fi
+	if [[ ! "$have" =~ ^[0-9]+$ ]] || ((have > want)); then
+		log "the WordPress database is at version ${have}, and the files expect ${want}; leaving it"
+		return 0
+	fi
+	maintenance_on
+	log "upgrading the WordPress database from version ${have} to ${want}"
+	wp core update-db
+	have=$(wp option get db_version)
+	[[ "$have" == "$want" ]] || die "after 'wp core update-db' the WordPress database is at version ${have}, want ${want}"
+	changed=1
+}
+
+# upgrade_woocommerce_database runs WooCommerce's database updates when its schema is older
+# than the installed plugin (right after a plugin upgrade, or after a run that stopped before
+# them), and checks that the schema reached the plugin's version.
+upgrade_woocommerce_database() {
+	local plugin schema
+	plugin=$(wp plugin get woocommerce --field=version)
+	if ! schema=$(wp option get woocommerce_db_version 2>/dev/null) || [[ -z "$schema" ]]; then
+		log "WooCommerce records no database version; leaving its updates to WooCommerce"
+		return 0
+	fi
+	if ! version_lt "$schema" "$plugin"; then
+		log "the WooCommerce database is at version ${schema}"
+		return 0
+	fi
+	maintenance_on
+	log "updating the WooCommerce database from version ${schema} to ${plugin}"
+	# Runs the new version's database migrations now rather than in the background.
+	wc_cli update
+	schema=$(wp option get woocommerce_db_version)
+	[[ "$schema" == "$plugin" ]] || die "after 'wp wc update' the WooCommerce database is at version ${schema}, want ${plugin}"
 	changed=1
 }
 
@@ -226,13 +333,13 @@ install_woocommerce_archive() {
 }
 
 install_woocommerce() {
-	local installed upgraded=0
+	local installed
 	if wp plugin is-installed woocommerce; then
 		installed=$(wp plugin get woocommerce --field=version)
 		if version_lt "$installed" "$WC_VERSION"; then
+			maintenance_on
 			log "upgrading WooCommerce ${installed} to ${WC_VERSION}"
 			install_woocommerce_archive --force
-			upgraded=1
 			changed=1
 		elif [[ "$installed" != "$WC_VERSION" ]]; then
 			# Never downgrade: a newer WooCommerce may already have migrated the database.
@@ -253,11 +360,7 @@ install_woocommerce() {
 		wp plugin activate woocommerce
 		changed=1
 	fi
-
-	if ((upgraded)); then
-		# Runs the new version's database migrations now rather than in the background.
-		wc_cli update
-	fi
+	upgrade_woocommerce_database
 }
 
 configure_store() {
@@ -471,12 +574,16 @@ verify() {
 
 main() {
 	log "setting up ${STORE_URL}"
-	wait_for "WordPress files in ${WP_PATH}" wordpress_files_ready
+	wait_for "WordPress files in ${WP_PATH}${CORE_IMAGE:+ from ${CORE_IMAGE}}" wordpress_files_ready
 	wait_for "the database" database_ready
 
 	install_core
+	trap on_exit EXIT
+	resume_maintenance
+	upgrade_core_database
 	ensure_permalinks
 	install_woocommerce
+	maintenance_off
 	configure_store
 	ensure_order_storage
 	ensure_pages

@@ -11,12 +11,24 @@
 #
 # An upgrade replaces core files only: wp-content (plugins, themes, uploads) and wp-config.php
 # stay as they are, and a volume with a newer WordPress than the image is never downgraded.
+#
+# Once the volume's core files are settled for this image, the image reference (CORE_IMAGE)
+# is recorded in .storectl-core on the volume: the setup Job of the same revision waits for it
+# before it upgrades the database, so it never runs against the previous version's files.
 set -euo pipefail
 
 SRC=${WORDPRESS_SOURCE:-/usr/src/wordpress}
 DST=${WORDPRESS_ROOT:-/var/www/html}
+CORE_IMAGE=${CORE_IMAGE:-}
 
 log() { printf 'sync-core: %s\n' "$*"; }
+
+# settled records that the volume's core files are settled for CORE_IMAGE.
+settled() {
+	[[ -n $CORE_IMAGE ]] || return 0
+	printf '%s\n' "$CORE_IMAGE" >"$DST/.storectl-core.new"
+	mv "$DST/.storectl-core.new" "$DST/.storectl-core"
+}
 
 # wp_version DIR prints the WordPress version in DIR, or nothing.
 wp_version() {
@@ -43,9 +55,11 @@ if [[ -z $have ]]; then
 	log "copying WordPress ${want} to ${DST}"
 elif [[ $have == "$want" ]]; then
 	log "WordPress ${have} is on the volume"
+	settled
 	exit 0
 elif older "$want" "$have"; then
 	log "the volume has WordPress ${have}, newer than the image's ${want}; leaving it"
+	settled
 	exit 0
 else
 	log "upgrading WordPress files ${have} to ${want}"
@@ -72,4 +86,5 @@ done
 mkdir -p "$DST/wp-includes"
 cp "$SRC/wp-includes/version.php" "$DST/wp-includes/version.php.new"
 mv "$DST/wp-includes/version.php.new" "$DST/wp-includes/version.php"
+settled
 log "WordPress ${want} is on the volume"

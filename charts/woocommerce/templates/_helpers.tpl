@@ -47,6 +47,18 @@ app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
+{{/*
+Labels of a field Kubernetes never lets change (a StatefulSet's volumeClaimTemplates): only
+labels that stay the same across chart and app versions, so that an upgrade can apply the
+object. Same argument as selectorLabels.
+*/}}
+{{- define "woocommerce.stableLabels" -}}
+{{ include "woocommerce.selectorLabels" . }}
+app.kubernetes.io/part-of: storectl
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+storectl.dev/store: {{ .ctx.Values.store.name }}
+{{- end -}}
+
 {{/* Labels of a workload or pod of one component; same argument as selectorLabels. */}}
 {{- define "woocommerce.componentLabels" -}}
 {{ include "woocommerce.labels" .ctx }}
@@ -86,6 +98,28 @@ capabilities:
     - ALL
 seccompProfile:
   type: RuntimeDefault
+{{- end -}}
+
+{{/*
+The release an image tag names: its leading dotted number ("7.1" of "7.1-php8.3-apache",
+"11.8" of "11.8"), or "" for a tag without one ("lts"). Argument: the tag.
+*/}}
+{{- define "woocommerce.tagVersion" -}}
+{{- regexFind "^[0-9]+(\\.[0-9]+)*" (toString .) -}}
+{{- end -}}
+
+{{/* The WordPress release the WordPress image carries, as its tag names it. */}}
+{{- define "woocommerce.wordpressVersion" -}}
+{{- include "woocommerce.tagVersion" .Values.wordpress.image.tag -}}
+{{- end -}}
+
+{{/*
+The MariaDB release the database image carries, as its tag names it. WordPress and the setup
+Job wait for a server of this release, so they never start on a database that has not finished
+its own upgrade.
+*/}}
+{{- define "woocommerce.mariadbVersion" -}}
+{{- include "woocommerce.tagVersion" .Values.mariadb.image.tag -}}
 {{- end -}}
 
 {{/* The WooCommerce release the setup Job installs. */}}
@@ -147,12 +181,8 @@ off
 {{- end -}}
 {{- end -}}
 
-{{/*
-WordPress's settings, shared by the WordPress container, the setup Job and the cron Job: the
-database, wp-config additions and, when mail is on, the SMTP server. The SMTP password comes
-from the Secret the values name and is never a value itself.
-*/}}
-{{- define "woocommerce.wordpressEnv" -}}
+{{/* WordPress's database account, as WordPress and db-ready.php read it. */}}
+{{- define "woocommerce.databaseEnv" -}}
 - name: WORDPRESS_DB_HOST
   value: {{ include "woocommerce.mariadbHost" . }}
 - name: WORDPRESS_DB_NAME
@@ -164,6 +194,15 @@ from the Secret the values name and is never a value itself.
     secretKeyRef:
       name: {{ include "woocommerce.credentialsSecret" . }}
       key: mariadb-password
+{{- end -}}
+
+{{/*
+WordPress's settings, shared by the WordPress container, the setup Job and the cron Job: the
+database, wp-config additions and, when mail is on, the SMTP server. The SMTP password comes
+from the Secret the values name and is never a value itself.
+*/}}
+{{- define "woocommerce.wordpressEnv" -}}
+{{ include "woocommerce.databaseEnv" . }}
 - name: WORDPRESS_CONFIG_EXTRA
   value: |
     define('FS_METHOD', 'direct');
