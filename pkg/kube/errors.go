@@ -142,4 +142,3 @@ func IsUnreachable(err error) bool { return err != nil && Classify(err) == KindU
 
 // IsUnauthorized reports whether err is an authentication or authorization failure.
 func IsUnauthorized(err error) bool { return err != nil && Classify(err) == KindUnauthorized }
-
