@@ -72,7 +72,7 @@ func (a *auditTrail) end(ctx context.Context, chartVersion string, err error) {
 		ChartVersion: chartVersion,
 	}
 	if err != nil {
-		rec.Error = err.Error()
+		rec.Error, rec.Reason = err.Error(), store.OutcomeReason(err)
 	}
 	if a.cluster != nil {
 		rec.Server, rec.Context = a.cluster.Server, a.cluster.Context
