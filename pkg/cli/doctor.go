@@ -57,6 +57,9 @@ in docs/doctor.md.`,
   # In CI: fail on warnings too, wait up to 2m for the checks to pass, JSON for the log
   storectl doctor --strict --wait 2m -o json
 
+  # Check the settings a create would use
+  storectl doctor --pre --profile prod --ingress-class traefik --tls-cluster-issuer letsencrypt
+
   # Leave out checks by ID or category
   storectl doctor --skip capacity,policy.network-policy`,
 		Args: noArgs,
@@ -86,6 +89,8 @@ in docs/doctor.md.`,
 	fl.BoolVar(&opts.Strict, "strict", false, "exit 1 on warnings too")
 	fl.DurationVar(&opts.Wait, "wait", 0, "run the checks again until nothing fails or this much time has passed")
 	addOutputFlag(cmd, &opts.Output, doctorFormats...)
+	// The settings create takes, so that the same configuration can be checked first.
+	addSettingFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("skip", fixedCompletion(append(append([]string{}, doctor.Categories...), doctor.IDs()...)...))
 	return cmd
 }

@@ -135,7 +135,7 @@ type Options struct {
 // Defaults of Options.
 const (
 	DefaultCheckTimeout = 15 * time.Second
-	DefaultOrphanGrace  = 2 * time.Minute
+	DefaultOrphanGrace  = time.Minute
 )
 
 // checker is one check: it returns its result and message, and the cluster error if any.
