@@ -125,6 +125,11 @@ func preflight(ctx context.Context, f *Factory, timeout time.Duration) error {
 		o.CheckTimeout = min(timeout/2, doctor.DefaultCheckTimeout)
 	}
 	err = doctor.Preflight(ctx, o)
+	if ctx.Err() != nil {
+		// Interrupted while checking: the create stops at once on the same context, and
+		// records and explains the interruption as it does at any other point.
+		return nil
+	}
 	var ce *doctor.CheckError
 	if errors.As(err, &ce) {
 		if h := checkHints[ce.Check.ID]; h != "" {

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -29,8 +30,12 @@ func serverVersion(ctx context.Context, r *runner) (*version.Info, error) {
 	case a := <-ch:
 		return a.v, a.err
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil, ctx.Err()
+		}
 		return nil, &kube.Error{Kind: kube.KindUnreachable,
-			Err: fmt.Errorf("the API server did not answer /version within %s (%v)", r.checkTimeout, ctx.Err())}
+			// Not wrapping ctx.Err(): a deadline here means an unreachable server, not a timeout.
+			Err: fmt.Errorf("the API server did not answer /version within %s", r.checkTimeout)}
 	}
 }
 

@@ -194,7 +194,7 @@ func checkers() []checker {
 // Check IDs. They are stable: scripts, --skip and docs/doctor.md refer to them.
 const (
 	IDClusterReachable      = "cluster.reachable"
-	IDClusterCredentials    = "cluster.credentials"
+	IDClusterCredentials    = "cluster.credentials" //nolint:gosec // a check's name, not a credential
 	IDClusterVersion        = "cluster.version"
 	IDPermissionsOperator   = "permissions.operator"
 	IDPermissionsCreateLock = "permissions.create-lock"

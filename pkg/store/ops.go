@@ -136,7 +136,7 @@ func drainEvents(ctx context.Context, w watch.Interface, fn func(Event)) (string
 	}
 }
 
-// Log components: the parts of a store whose pods have logs.
+// LogComponents are the parts of a store whose pods have logs.
 var LogComponents = []string{ComponentWordPress, ComponentDatabase, ComponentSetup, ComponentCron}
 
 // LogOptions selects a store's logs.
