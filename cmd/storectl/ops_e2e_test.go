@@ -197,6 +197,29 @@ func TestDoctorFindsBrokenStores(t *testing.T) {
 	if got, _ := decode[doctorJSON](t, res.stdout).result("stores.orphaned"); got != "skipped" {
 		t.Errorf("--pre reports stores.orphaned %q", got)
 	}
+
+	// No StorageClass is the default any more: doctor names it, and create refuses before
+	// any namespace exists.
+	sc, err := c.Client.StorageV1().StorageClasses().Get(ctx, "standard", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(sc.Annotations, "storageclass.kubernetes.io/is-default-class")
+	if _, err := c.Client.StorageV1().StorageClasses().Update(ctx, sc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res = r.run("doctor", "--pre", "-o", "json")
+	if got, msg := decode[doctorJSON](t, res.stdout).result("storage.class"); res.code != 1 || got != "failed" || !strings.Contains(msg, "default") {
+		t.Errorf("without a default StorageClass: exit %d, storage.class %q: %s", res.code, got, msg)
+	}
+	name := uniqueStore("nodefault")
+	res = r.run("create", name)
+	if res.code != 1 || !strings.Contains(res.stderr, "storage.class") {
+		t.Errorf("create without a default StorageClass: exit %d\n%s", res.code, res.stderr)
+	}
+	if namespaceExists(t, c, name) {
+		t.Errorf("create without a default StorageClass made namespace %s", store.Namespace(name))
+	}
 }
 
 // kwokLogs makes kwok serve the log files of a pod's containers.
@@ -314,5 +337,76 @@ func TestLogsThroughKwok(t *testing.T) {
 	f.Close()
 	eventually(t, 20*time.Second, "the followed log to print the new line", func() bool {
 		return strings.Contains(p.stdout.String(), "a new order")
+	})
+}
+
+type statsJSON struct {
+	Source       string `json:"source"`
+	Provisioning int    `json:"provisioning"`
+	Actions      []struct {
+		Action    string  `json:"action"`
+		Count     int     `json:"count"`
+		Succeeded int     `json:"succeeded"`
+		N         int     `json:"n"`
+		MaxSecs   float64 `json:"maxSeconds"`
+	} `json:"actions"`
+}
+
+// Two machines (two audit logs) each create a store: each one's stats show its own create,
+// and stats --cluster shows both, the same from either. Then the events of a store, all
+// types, and -w following a new one. A private sandbox, so that no other test's store counts.
+func TestStatsAndEventsAcrossMachines(t *testing.T) {
+	c := testcluster.Private(t)
+	t.Parallel()
+	a, b := newRunner(t, c.Kubeconfig), newRunner(t, c.Kubeconfig)
+	nameA, nameB := uniqueStore("stats-a"), uniqueStore("stats-b")
+	a.must("create", nameA)
+	b.must("create", nameB)
+
+	for _, r := range []*storectlRunner{a, b} {
+		s := decode[statsJSON](t, r.must("stats", "-o", "json").stdout)
+		if s.Source != "audit-log" || len(s.Actions) != 1 || s.Actions[0].Count != 1 || s.Actions[0].Succeeded != 1 || s.Actions[0].N != 1 {
+			t.Errorf("local stats: %+v", s)
+		}
+	}
+	fromA, fromB := a.must("stats", "--cluster", "-o", "json").stdout, b.must("stats", "--cluster", "-o", "json").stdout
+	if fromA != fromB {
+		t.Errorf("stats --cluster differ between machines:\n%s\n%s", fromA, fromB)
+	}
+	s := decode[statsJSON](t, fromA)
+	if s.Source != "cluster" || s.Provisioning != 0 || len(s.Actions) != 1 || s.Actions[0].Count != 2 || s.Actions[0].Succeeded != 2 ||
+		s.Actions[0].N != 2 || s.Actions[0].MaxSecs <= 0 {
+		t.Errorf("stats --cluster: %+v", s)
+	}
+
+	type eventJSON struct {
+		Type, Reason, Object string
+	}
+	evs := decode[[]eventJSON](t, a.must("events", nameA, "-o", "json").stdout)
+	normal := false
+	for _, e := range evs {
+		normal = normal || e.Type == "Normal"
+	}
+	if len(evs) == 0 || !normal {
+		t.Errorf("events of a new store: %+v, want Normal ones among them", evs)
+	}
+	if out := a.must("get", nameA, "--events").stdout; !strings.Contains(out, "Events:") || !strings.Contains(out, "Normal") {
+		t.Errorf("get --events:\n%s", out)
+	}
+	p := a.start("events", nameA, "-w", "-o", "json")
+	eventually(t, 20*time.Second, "the watch to print the existing events", func() bool {
+		return strings.Count(p.stdout.String(), "\n") >= len(evs)
+	})
+	ctx := context.Background()
+	if _, err := c.Client.CoreV1().Events(store.Namespace(nameA)).Create(ctx, &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{GenerateName: "e2e-"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Namespace", Name: store.Namespace(nameA)},
+		Type:           "Warning", Reason: "E2EWatched", Message: "recorded while watched",
+		LastTimestamp: metav1.Now(), Count: 1,
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the watch to print the new event", func() bool {
+		return strings.Contains(p.stdout.String(), `"reason":"E2EWatched"`)
 	})
 }
