@@ -63,7 +63,11 @@ func checkPodSecurity(ctx context.Context, r *runner) outcome {
 	var lax []string
 	for _, n := range nss {
 		if n.Labels[labelEnforce] != levelEnforced {
-			lax = append(lax, fmt.Sprintf("%s (%s)", n.Name, orUnknown(n.Labels[labelEnforce])))
+			level := n.Labels[labelEnforce]
+			if level == "" {
+				level = "no enforce label"
+			}
+			lax = append(lax, fmt.Sprintf("%s (%s)", n.Name, level))
 		}
 	}
 	if len(lax) > 0 {
