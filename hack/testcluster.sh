@@ -274,8 +274,22 @@ options:
   kubectlBinary: $KUBECTL
   enableCRDs:
   - Stage
+  - Logs
+  - ClusterLogs
   nodeLeaseDurationSeconds: 40
 componentsPatches:
+# Pod logs: kwok serves them from local files (its Logs and ClusterLogs
+# resources) on the nodes' kubelet port, so the nodes get 127.0.0.1 as their
+# address and the API server reaches them by it rather than by host name.
+- name: kwok-controller
+  extraArgs:
+  - key: node-ip
+    value: 127.0.0.1
+    override: true
+- name: kube-apiserver
+  extraArgs:
+  - key: kubelet-preferred-address-types
+    value: InternalIP,Hostname
 # Alone in the cluster, the controllers need no leader election; without it
 # they ride out an API server restart instead of exiting when the lease
 # cannot be renewed.

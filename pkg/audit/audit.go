@@ -64,6 +64,9 @@ type Record struct {
 	Outcome string `json:"outcome"`
 	// Error is the error message when the action did not succeed.
 	Error string `json:"error,omitempty"`
+	// Reason classifies how an action that did not succeed ended, from a bounded set
+	// (store.OutcomeReasons: ImagePullBackOff, Timeout, Unreachable, ...).
+	Reason string `json:"reason,omitempty"`
 	// Duration is how long the action ran.
 	Duration time.Duration `json:"duration"`
 	// ChartVersion is the version of the chart the action installed or found.

@@ -91,7 +91,7 @@ func (o *Operation) End(ctx context.Context, err error, fill func(*Record)) erro
 	rec.Duration = rec.Time.Sub(o.started)
 	rec.Outcome = Outcome(ctx, err)
 	if err != nil {
-		rec.Error = err.Error()
+		rec.Error, rec.Reason = err.Error(), store.OutcomeReason(err)
 	}
 	if fill != nil {
 		fill(&rec)

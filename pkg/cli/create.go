@@ -117,6 +117,9 @@ func createRun(ctx context.Context, opts *CreateOptions) (err error) {
 	if err := store.CheckValues(opts.Name, opts.Values, settingsFrom(cfg)); err != nil {
 		return explain(ctx, err, opts.Name, "create")
 	}
+	if err := preflight(ctx, f, opts.Timeout); err != nil {
+		return explain(ctx, err, opts.Name, "create")
+	}
 
 	eng, err := f.Engine()
 	if err != nil {

@@ -73,6 +73,9 @@ type Factory struct {
 	Cluster func() (*Cluster, error)
 	// Audit returns the audit log at the configured path.
 	Audit func() (AuditLog, error)
+	// Ops returns what doctor, stats, logs and events read the cluster with; nil in tests
+	// that do not need it (create then runs no preflight).
+	Ops func() (*Ops, error)
 
 	mu          sync.Mutex
 	flags       *pflag.FlagSet
@@ -117,6 +120,7 @@ func NewFactory(ios *output.IOStreams, build BuildInfo) *Factory {
 		}
 		return newEngine(cfg, c, f.Now)
 	})
+	f.Ops = onceValue(func() (*Ops, error) { return newOps(f, clients) })
 	f.Audit = func() (AuditLog, error) {
 		cfg, err := f.Config()
 		if err != nil {

@@ -19,6 +19,8 @@ type GetOptions struct {
 	Name    string
 	Output  string
 	Format  output.Format
+	// Events adds every recent event of the store, all types, newest last.
+	Events bool
 }
 
 var getFormats = []output.Format{output.FormatTable, output.FormatJSON, output.FormatYAML, output.FormatName}
@@ -33,7 +35,10 @@ func NewCmdGet(f *Factory, runF func(*GetOptions) error) *cobra.Command {
   storectl get shop
 
   # The same as JSON, for scripts
-  storectl get shop -o json`,
+  storectl get shop -o json
+
+  # With every recent event, not only warnings
+  storectl get shop --events`,
 		Args:              exactNames("store name"),
 		ValidArgsFunction: completeStoreNames(f, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -52,6 +57,7 @@ func NewCmdGet(f *Factory, runF func(*GetOptions) error) *cobra.Command {
 		},
 	}
 	addOutputFlag(cmd, &opts.Output, getFormats...)
+	cmd.Flags().BoolVar(&opts.Events, "events", false, "also show every recent event of the store (all types, newest last; storectl events for more)")
 	return cmd
 }
 
@@ -70,11 +76,19 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		defer fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", hs.Muted.Render("Next:"), h)
 	}
 	view := newStoreView(s)
+	if opts.Events {
+		if err := allEvents(ctx, f, &view); err != nil {
+			return explain(ctx, err, opts.Name, "get")
+		}
+	}
 	if opts.Format != output.FormatTable {
 		return output.NewPrinter(f.IOStreams, opts.Format, f.Now()).Print(view)
 	}
 	p := output.NewPrinter(f.IOStreams, opts.Format, f.Now())
-	return describeStore(f.IOStreams.Out, p.Styles, p.Cells, view)
+	if err := describeStore(f.IOStreams.Out, p.Styles, p.Cells, view); err != nil || !opts.Events {
+		return err
+	}
+	return describeEvents(f.IOStreams.Out, p.Styles, p.Cells, view.Events)
 }
 
 // describeStore writes the human description of one store.

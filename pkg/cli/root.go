@@ -126,11 +126,15 @@ in that order of precedence.`,
 		NewCmdDelete(f, nil),
 		NewCmdWait(f, nil),
 		NewCmdCredentials(f, nil),
+		NewCmdLogs(f, nil),
+		NewCmdEvents(f, nil),
 	} {
 		c.GroupID = "stores"
 		cmd.AddCommand(c)
 	}
 	for _, c := range []*cobra.Command{
+		NewCmdDoctor(f, nil),
+		NewCmdStats(f, nil),
 		NewCmdAudit(f, nil),
 		NewCmdVersion(f, nil),
 		NewCmdCompletion(f),

@@ -187,6 +187,7 @@ type AuditRecordView struct {
 	Store           string  `json:"store"`
 	Outcome         string  `json:"outcome"`
 	Error           string  `json:"error"`
+	Reason          string  `json:"reason"`
 	DurationSeconds float64 `json:"durationSeconds"`
 	ChartVersion    string  `json:"chartVersion"`
 
@@ -202,7 +203,7 @@ func newAuditList(recs []audit.Record) AuditList {
 	for _, r := range recs {
 		out = append(out, AuditRecordView{
 			ID: r.ID, Time: rfc3339(r.Time), Actor: r.Actor, Server: r.Server, Context: r.Context,
-			Action: r.Action, Store: r.Store, Outcome: r.Outcome, Error: r.Error,
+			Action: r.Action, Store: r.Store, Outcome: r.Outcome, Error: r.Error, Reason: r.Reason,
 			DurationSeconds: float64(r.Duration.Round(time.Millisecond)) / float64(time.Second),
 			ChartVersion:    r.ChartVersion,
 			at:              r.Time, duration: r.Duration,
