@@ -24,6 +24,8 @@ type Engine interface {
 	Delete(ctx context.Context, name string, o store.DeleteOptions) error
 	Wait(ctx context.Context, name string, o store.WaitOptions) (*store.Store, error)
 	Credentials(ctx context.Context, name string) (*store.Credentials, error)
+	// Changes calls notify after the cluster changed the stores, until ctx ends (list -w, get -w).
+	Changes(ctx context.Context, o store.ChangesOptions, notify func()) error
 }
 
 var _ Engine = (*store.Engine)(nil)

@@ -257,7 +257,7 @@ func TestProgressTerminal(t *testing.T) {
 		}
 		scr := screen.New(80, 24)
 		_, _ = scr.Write([]byte(out))
-		want := " ✓ Database (7s)\n ✗ WordPress            failed (9s)\nTotal time: 9s\n"
+		want := " ✓ Database             (7s)\n ✗ WordPress            failed (9s)\nTotal time: 9s\n"
 		if got := scr.String(); got != want {
 			t.Errorf("color=%v: screen\n%s\nwant\n%s", color, got, want)
 		}

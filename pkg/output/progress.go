@@ -51,7 +51,8 @@ type Progress struct {
 
 	order    []string // steps in display order
 	steps    map[string]*progressStep
-	drawn    int // lines of the live area currently on screen
+	drawn    int    // lines of the live area currently on screen
+	shown    string // what those lines say, to skip redraws that change nothing
 	frame    int
 	stop     chan struct{}
 	done     chan struct{}
@@ -222,16 +223,21 @@ func (p *Progress) current(s *progressStep) Step {
 
 // redraw rewrites the live area in place: every step on its line, in display order.
 func (p *Progress) redraw() {
+	var body strings.Builder
+	for _, n := range p.order {
+		body.WriteString(p.line(p.current(p.steps[n])))
+		body.WriteByte('\n')
+	}
+	if p.drawn > 0 && body.String() == p.shown {
+		return
+	}
 	var b strings.Builder
 	if p.drawn > 0 {
 		// Move to the first line of the live area and clear to the end of the screen.
 		fmt.Fprintf(&b, "\x1b[%dF\x1b[J", p.drawn)
 	}
-	for _, n := range p.order {
-		b.WriteString(p.line(p.current(p.steps[n])))
-		b.WriteByte('\n')
-	}
-	p.drawn = len(p.order)
+	b.WriteString(body.String())
+	p.drawn, p.shown = len(p.order), body.String()
 	// A terminal that went away is no reason to fail the operation being shown.
 	_, _ = io.WriteString(p.w, b.String())
 }
@@ -269,7 +275,7 @@ func (p *Progress) line(cur Step) string {
 	if msg != "" {
 		text += " " + msgStyle.Render(msg)
 	}
-	line := strings.TrimRight(text, " ") + tail
+	line := text + tail
 	if p.width > 1 {
 		line = ansi.Truncate(line, p.width-1, "")
 	}
