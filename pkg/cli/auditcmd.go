@@ -63,7 +63,7 @@ state: which stores exist always comes from the cluster (storectl list).`,
 	fl.IntVar(&opts.Limit, "limit", 0, "at most this many records, newest first (default: all)")
 	addOutputFlag(cmd, &opts.Output, auditFormats...)
 	_ = cmd.RegisterFlagCompletionFunc("action", fixedCompletion("create", "delete"))
-	_ = cmd.RegisterFlagCompletionFunc("store", completeStoreNames(f, true))
+	_ = cmd.RegisterFlagCompletionFunc("store", completeAuditStores(f))
 	return cmd
 }
 
