@@ -163,4 +163,3 @@ func terminalTranscript(t *testing.T, noColor bool, scenario func(*harness, *tes
 	}
 	return "# exit " + itoa(code) + "\n# screen\n" + scr.String() + "# stream\n" + raw
 }
-

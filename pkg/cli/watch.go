@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/storectl/storectl/pkg/output"
 	"github.com/storectl/storectl/pkg/store"
@@ -77,7 +78,7 @@ func (w *listWatch) show(l StoreList) error {
 	var changed StoreList
 	now := map[string]string{}
 	for _, v := range l {
-		key := viewKey(v)
+		key := w.key(v)
 		now[v.Name] = key
 		if w.last[v.Name] != key {
 			changed = append(changed, v)
@@ -103,6 +104,20 @@ func (w *listWatch) show(l StoreList) error {
 		return nil
 	}
 	return w.print(changed, first)
+}
+
+// key is what decides that a store changed for this format: its whole JSON form for json
+// and yaml, and the cells of its row otherwise, with ages all computed at the same instant
+// so that time passing alone is no change.
+func (w *listWatch) key(v StoreView) string {
+	if !isTable(w.format) && w.format != output.FormatName {
+		return viewKey(v)
+	}
+	if w.format == output.FormatName {
+		return v.Name
+	}
+	_, rows := StoreList{v}.Table(output.Cells{Now: v.created}, w.format == output.FormatWide)
+	return strings.Join(rows[0], "\x00")
 }
 
 // print writes changed stores: table rows (the header only the first time), or one JSON or

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -49,24 +50,42 @@ func (e *Engine) Changes(ctx context.Context, o ChangesOptions, notify func()) e
 		}))
 	objFactory := informers.NewSharedInformerFactoryWithOptions(e.kube, 0, informers.WithNamespace(objNS),
 		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = LabelPartOf + "=" + ManagedBy }))
-	infs := []cache.SharedIndexInformer{
-		nsFactory.Core().V1().Namespaces().Informer(),
-		objFactory.Core().V1().Pods().Informer(),
-		objFactory.Apps().V1().StatefulSets().Informer(),
-		objFactory.Apps().V1().Deployments().Informer(),
-		objFactory.Batch().V1().Jobs().Informer(),
+	nsMatch, _ := labels.Parse(nsSel)
+	objMatch := labels.SelectorFromSet(labels.Set{LabelPartOf: ManagedBy})
+	infs := []filtered{
+		{nsFactory.Core().V1().Namespaces().Informer(), nsMatch},
+		{objFactory.Core().V1().Pods().Informer(), objMatch},
+		{objFactory.Apps().V1().StatefulSets().Informer(), objMatch},
+		{objFactory.Apps().V1().Deployments().Informer(), objMatch},
+		{objFactory.Batch().V1().Jobs().Informer(), objMatch},
 	}
 	if o.Name != "" {
-		infs = append(infs, objFactory.Networking().V1().Ingresses().Informer())
+		infs = append(infs, filtered{objFactory.Networking().V1().Ingresses().Informer(), objMatch})
 	}
 	return runChanges(ctx, infs, []interface{ Start(<-chan struct{}) }{nsFactory, objFactory}, notify)
+}
+
+// filtered is an informer and the labels its objects must carry. The API server already
+// selects by them; checking again costs nothing and keeps a watch that ignores selectors
+// (a fake, an aggregated API) from reporting other objects.
+type filtered struct {
+	inf   cache.SharedIndexInformer
+	match labels.Selector
+}
+
+func (f filtered) wants(obj any) bool {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	m, err := meta.Accessor(obj)
+	return err == nil && f.match.Matches(labels.Set(m.GetLabels()))
 }
 
 // changesInterval is the shortest time between two notifications of Changes: a store
 // coming up changes a dozen objects within a second, and one redraw shows them all.
 const changesInterval = 500 * time.Millisecond
 
-func runChanges(ctx context.Context, infs []cache.SharedIndexInformer, factories []interface{ Start(<-chan struct{}) }, notify func()) error {
+func runChanges(ctx context.Context, infs []filtered, factories []interface{ Start(<-chan struct{}) }, notify func()) error {
 	changed := make(chan struct{}, 1)
 	poke := func() {
 		select {
@@ -75,16 +94,19 @@ func runChanges(ctx context.Context, infs []cache.SharedIndexInformer, factories
 		}
 	}
 	synced := make([]cache.InformerSynced, 0, len(infs))
-	for _, inf := range infs {
-		h := cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(any) { poke() },
-			UpdateFunc: func(any, any) { poke() },
-			DeleteFunc: func(any) { poke() },
+	for _, f := range infs {
+		h := cache.FilteringResourceEventHandler{
+			FilterFunc: f.wants,
+			Handler: cache.ResourceEventHandlerFuncs{
+				AddFunc:    func(any) { poke() },
+				UpdateFunc: func(any, any) { poke() },
+				DeleteFunc: func(any) { poke() },
+			},
 		}
-		if _, err := inf.AddEventHandler(h); err != nil {
+		if _, err := f.inf.AddEventHandler(h); err != nil {
 			return err
 		}
-		synced = append(synced, inf.HasSynced)
+		synced = append(synced, f.inf.HasSynced)
 	}
 	for _, f := range factories {
 		f.Start(ctx.Done())
