@@ -117,7 +117,7 @@ in that order of precedence.`,
 	pf.String(config.FlagConfig, "", "config file (default: $XDG_CONFIG_HOME/storectl/config.yaml)")
 	pf.String(config.KeyProfile, "", "settings profile: "+strings.Join(config.ProfileNames(), " or ")+" (default local)")
 	pf.String(config.KeyAuditPath, "", "audit log file (default: $XDG_STATE_HOME/storectl/audit.db)")
-	pf.BoolVar(&noColor, "no-color", false, "disable colour and spinners (also: NO_COLOR=1)")
+	pf.BoolVar(&noColor, "no-color", false, "disable colour; the live progress view stays (also: NO_COLOR=1)")
 	_ = cmd.RegisterFlagCompletionFunc(config.KeyProfile, fixedCompletion(config.ProfileNames()...))
 	_ = cmd.RegisterFlagCompletionFunc(config.KeyContext, completeContexts(f))
 
