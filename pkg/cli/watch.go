@@ -38,6 +38,9 @@ func watchList(ctx context.Context, opts *ListOptions, eng Engine, first StoreLi
 	f := opts.Factory
 	w := &listWatch{f: f, format: opts.Format, noHeaders: opts.NoHeaders,
 		redraw: isTable(opts.Format) && f.IOStreams.IsStdoutTTY, seen: map[string]StoreView{}, last: map[string]string{}}
+	if len(first) == 0 && isTable(opts.Format) && !w.redraw {
+		noStores(f)
+	}
 	if err := w.show(first); err != nil {
 		return err
 	}
