@@ -59,7 +59,9 @@ func TestListWatchFollowsTheCluster(t *testing.T) {
 	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = c.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+	})
 	waitFor("the new store", func(s string) bool { return strings.HasPrefix(s, name+" ") })
 	if strings.Contains(stdout.String(), "NAME") {
 		t.Errorf("--no-headers printed a header:\n%s", stdout.String())

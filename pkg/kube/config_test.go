@@ -88,7 +88,7 @@ func TestWithServerNamesTheServer(t *testing.T) {
 		t.Errorf("the rewritten error lost what it wraps: %v", err)
 	}
 	other := errors.New("quota exceeded")
-	if WithServer(other, "https://x") != other || WithServer(nil, "https://x") != nil {
+	if got := WithServer(other, "https://x"); !errors.Is(got, other) || got.Error() != other.Error() || WithServer(nil, "https://x") != nil {
 		t.Error("errors that are not about reaching the server must pass unchanged")
 	}
 }
