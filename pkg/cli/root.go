@@ -87,8 +87,8 @@ in that order of precedence.`,
 				return nil
 			}
 			msg := fmt.Sprintf("unknown command %q for storectl", args[0])
-			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-				msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+			if s := closest(args[0], cmd.SuggestionsFor(args[0])); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			return &UsageError{Err: errors.New(msg), Cmd: "storectl"}
 		},
@@ -247,4 +247,36 @@ func completeHelpTopics(root *cobra.Command) {
 		}
 		return out, dir
 	}
+}
+
+// closest returns the suggestion nearest to typed by edit distance, the first of equals.
+func closest(typed string, suggestions []string) string {
+	best, bestD := "", -1
+	for _, s := range suggestions {
+		if d := editDistance(typed, s); bestD < 0 || d < bestD {
+			best, bestD = s, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
