@@ -13,13 +13,14 @@ import (
 
 // AuditOptions are the inputs of `storectl audit`.
 type AuditOptions struct {
-	Factory *Factory
-	Store   string
-	Action  string
-	Since   time.Duration
-	Limit   int
-	Output  string
-	Format  output.Format
+	Factory   *Factory
+	Store     string
+	Action    string
+	Since     time.Duration
+	Limit     int
+	Output    string
+	Format    output.Format
+	NoHeaders bool
 }
 
 var auditFormats = []output.Format{output.FormatTable, output.FormatWide, output.FormatJSON, output.FormatYAML, output.FormatName}
@@ -32,7 +33,12 @@ func NewCmdAudit(f *Factory, runF func(*AuditOptions) error) *cobra.Command {
 		Short: "Show what storectl did from this machine",
 		Long: `Show the local audit log, newest first: every create and delete run from this
 machine with its actor, cluster, outcome, error and duration. It is history, not
-state: which stores exist always comes from the cluster (storectl list).`,
+state: which stores exist always comes from the cluster (storectl list).
+
+AGE and DURATION are relative in the table, also in a pipe; -o wide adds the exact
+TIME, and -o json/yaml carry it as time.
+
+Output formats (-o): table (default), wide, json, yaml, name.`,
 		Example: `  # Everything of the last day
   storectl audit --since 24h
 
@@ -61,9 +67,10 @@ state: which stores exist always comes from the cluster (storectl list).`,
 	fl.StringVar(&opts.Action, "action", "", "only records of this action: create or delete")
 	fl.DurationVar(&opts.Since, "since", 0, "only records newer than this, e.g. 24h (default: all)")
 	fl.IntVar(&opts.Limit, "limit", 0, "at most this many records, newest first (default: all)")
+	fl.BoolVar(&opts.NoHeaders, "no-headers", false, "leave out the header line of the table")
 	addOutputFlag(cmd, &opts.Output, auditFormats...)
 	_ = cmd.RegisterFlagCompletionFunc("action", fixedCompletion("create", "delete"))
-	_ = cmd.RegisterFlagCompletionFunc("store", completeStoreNames(f, true))
+	_ = cmd.RegisterFlagCompletionFunc("store", completeAuditStores(f))
 	return cmd
 }
 
@@ -89,5 +96,7 @@ func auditRun(opts *AuditOptions) error {
 		fmt.Fprintln(f.IOStreams.ErrOut, "No audit records match.")
 		return nil
 	}
-	return output.NewPrinter(f.IOStreams, opts.Format, f.Now()).Print(view)
+	p := output.NewPrinter(f.IOStreams, opts.Format, f.Now())
+	p.NoHeaders = opts.NoHeaders
+	return p.Print(view)
 }

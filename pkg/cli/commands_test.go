@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storectl/storectl/charts"
 	"github.com/storectl/storectl/pkg/audit"
 	"github.com/storectl/storectl/pkg/config"
 	"github.com/storectl/storectl/pkg/store"
@@ -599,6 +600,27 @@ func TestVersion(t *testing.T) {
 	}
 	if v.Version != "v1.2.3" || v.Commit != "abc1234" || v.Date != "2026-03-01T00:00:00Z" || v.GoVersion == "" || v.Platform == "" {
 		t.Errorf("version %+v", v)
+	}
+	c, err := charts.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Chart.Name != "woocommerce" || v.Chart.Version != c.Metadata.Version || v.Chart.AppVersion != c.Metadata.AppVersion {
+		t.Errorf("chart %+v, want the embedded chart %s %s", v.Chart, c.Metadata.Version, c.Metadata.AppVersion)
+	}
+
+	// An untagged build's version is the commit (git describe --always): it is said once.
+	for build, want := range map[BuildInfo]string{
+		{Version: "abc1234", Commit: "abc1234", Date: "d"}:           "storectl abc1234 (built d, ",
+		{Version: "v1.0.0-3-gabc1234", Commit: "abc1234", Date: "d"}: "storectl v1.0.0-3-gabc1234 (built d, ",
+		{Version: "v1.0.0", Commit: "abc1234", Date: "d"}:            "storectl v1.0.0 (commit abc1234, built d, ",
+	} {
+		h := newHarness(t, false)
+		h.f.Build = build
+		h.run("version")
+		if !strings.HasPrefix(h.stdout(), want) || !strings.Contains(h.stdout(), "chart woocommerce "+c.Metadata.Version) {
+			t.Errorf("%+v: %q, want it to start with %q and name the chart", build, h.stdout(), want)
+		}
 	}
 }
 

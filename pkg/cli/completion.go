@@ -10,6 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/storectl/storectl/pkg/audit"
+	"github.com/storectl/storectl/pkg/config"
+	"github.com/storectl/storectl/pkg/kube"
 	"github.com/storectl/storectl/pkg/store"
 )
 
@@ -26,7 +29,9 @@ func NewCmdCompletion(f *Factory) *cobra.Command {
 		Use:   "completion bash|zsh|fish|powershell",
 		Short: "Print the shell completion script",
 		Long: `Print a completion script for your shell. Store names are completed from the
-cluster with a 2-second limit, so a slow cluster never blocks the shell.`,
+cluster with a 2-second limit, so a slow cluster never blocks the shell;
+--context from the kubeconfig, 'audit --store' from the audit log, and
+'help' from the commands and help topics.`,
 		Example: `  # Load completions into the current bash session
   source <(storectl completion bash)
 
@@ -116,5 +121,54 @@ func listWithin(ctx context.Context, eng Engine) ([]store.Store, error) {
 		return r.stores, r.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// completeContexts completes --context from the kubeconfig storectl would load (--kubeconfig,
+// the config file, $KUBECONFIG, ~/.kube/config). It reads files only, never the cluster.
+func completeContexts(f *Factory) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		f.setCommand(cmd)
+		path, _ := cmd.Flags().GetString(config.KeyKubeconfig)
+		if cfg, err := f.Config(); err == nil {
+			path = cfg.Kubeconfig
+		}
+		names, err := kube.ContextNames(path)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []cobra.Completion
+		for _, n := range names {
+			if strings.HasPrefix(n, toComplete) {
+				out = append(out, n)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeAuditStores completes `audit --store` from the audit log itself: the stores this
+// machine acted on, deleted ones included, newest first, each with its last action.
+func completeAuditStores(f *Factory) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		f.setCommand(cmd)
+		log, err := f.Audit()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		recs, err := log.Query(audit.Filter{})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		seen := map[string]bool{}
+		var out []cobra.Completion
+		for _, r := range recs {
+			if r.Store == "" || seen[r.Store] || !strings.HasPrefix(r.Store, toComplete) {
+				continue
+			}
+			seen[r.Store] = true
+			out = append(out, cobra.CompletionWithDesc(r.Store, "last "+r.Action+" "+r.Outcome))
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
 	}
 }

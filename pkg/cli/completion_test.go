@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storectl/storectl/pkg/audit"
+	"github.com/storectl/storectl/pkg/config"
 	"github.com/storectl/storectl/pkg/store"
 )
 
@@ -118,5 +120,53 @@ func TestDynamicCompletionGivesUpQuickly(t *testing.T) {
 	b.WriteString(h.stderr())
 	if strings.Contains(b.String(), "Error") {
 		t.Errorf("completion printed an error: %q", b.String())
+	}
+}
+
+func TestContextHelpAndAuditCompletion(t *testing.T) {
+	t.Parallel()
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: prod-eu, context: {cluster: c, user: u}}, {name: dev, context: {cluster: c, user: u}}, {name: prod-us, context: {cluster: c, user: u}}]
+current-context: dev
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, false)
+	h.f.Config = func() (*config.Config, error) { return &config.Config{Kubeconfig: kc}, nil }
+	h.run("__complete", "list", "--context", "prod")
+	if got := h.stdout(); got != "prod-eu\nprod-us\n:4\n" {
+		t.Errorf("--context prod<TAB>: %q", got)
+	}
+
+	h = newHarness(t, false)
+	h.run("__complete", "help", "ex")
+	if got := h.stdout(); !strings.HasPrefix(got, "exit-codes\t") {
+		t.Errorf("help ex<TAB>: %q", got)
+	}
+	h = newHarness(t, false)
+	h.run("__complete", "help", "")
+	if got := h.stdout(); !strings.Contains(got, "exit-codes\t") || !strings.Contains(got, "create\t") {
+		t.Errorf("help <TAB>: %q", got)
+	}
+
+	// audit --store offers the stores of the audit log, deleted ones too, not the cluster's.
+	h = newHarness(t, false)
+	for _, r := range []audit.Record{
+		{Action: "create", Store: "gone", Outcome: "succeeded"},
+		{Action: "delete", Store: "gone", Outcome: "succeeded"},
+		{Action: "create", Store: "shop", Outcome: "failed"},
+	} {
+		_ = h.audit.Append(r)
+	}
+	h.run("__complete", "audit", "--store", "")
+	if got := h.stdout(); got != "shop\tlast create failed\ngone\tlast delete succeeded\n:4\n" {
+		t.Errorf("audit --store <TAB>: %q", got)
+	}
+	if calls := h.eng.Calls(); len(calls) != 0 {
+		t.Errorf("audit --store completion asked the cluster: %v", calls)
 	}
 }

@@ -25,7 +25,9 @@ func NewCmdCredentials(f *Factory, runF func(*CredentialsOptions) error) *cobra.
 		Use:   "credentials <name> [flags]",
 		Short: "Print the admin URL, user and password of a store",
 		Long: `Print the WordPress admin URL, user and password of a store, read from the
-store's Secret. This is the only storectl command that prints a secret.`,
+store's Secret. This is the only storectl command that prints a secret.
+
+Output formats (-o): text for humans (default), json, yaml.`,
 		Example: `  # Show the admin login
   storectl credentials shop
 

@@ -90,7 +90,7 @@ in docs/doctor.md.`,
 	fl.DurationVar(&opts.Wait, "wait", 0, "run the checks again until nothing fails or this much time has passed")
 	addOutputFlag(cmd, &opts.Output, doctorFormats...)
 	// The settings create takes, so that the same configuration can be checked first.
-	addSettingFlags(cmd)
+	addStoreSettingFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("skip", fixedCompletion(append(append([]string{}, doctor.Categories...), doctor.IDs()...)...))
 	return cmd
 }
@@ -123,7 +123,7 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 	if opts.Format == output.FormatJSON {
 		err = p.Print(view)
 	} else {
-		err = renderDoctor(p.Out, p.Styles, p.Cells.TTY, view)
+		err = renderDoctor(p.Out, p.Styles, f.IOStreams.IsStdoutTTY, view)
 	}
 	if err != nil {
 		return err

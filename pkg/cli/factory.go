@@ -2,10 +2,10 @@ package cli
 
 import (
 	"context"
-	"github.com/spf13/cobra"
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/storectl/storectl/pkg/audit"
@@ -24,6 +24,8 @@ type Engine interface {
 	Delete(ctx context.Context, name string, o store.DeleteOptions) error
 	Wait(ctx context.Context, name string, o store.WaitOptions) (*store.Store, error)
 	Credentials(ctx context.Context, name string) (*store.Credentials, error)
+	// Changes calls notify after the cluster changed the stores, until ctx ends (list -w, get -w).
+	Changes(ctx context.Context, o store.ChangesOptions, notify func()) error
 }
 
 var _ Engine = (*store.Engine)(nil)
@@ -100,7 +102,12 @@ func NewFactory(ios *output.IOStreams, build BuildInfo) *Factory {
 		if err != nil {
 			return nil, err
 		}
-		return kube.NewClients(cfg.Kubeconfig, cfg.Context)
+		c, err := kube.NewClients(cfg.Kubeconfig, cfg.Context)
+		if kube.Classify(err) == kube.KindConfig {
+			err = withHint(err, "point storectl at a cluster with --kubeconfig <file> or KUBECONFIG=<file>, "+
+				"and choose one of its contexts with --context <name>")
+		}
+		return c, err
 	})
 	f.Cluster = func() (*Cluster, error) {
 		c, err := clients()
@@ -118,7 +125,11 @@ func NewFactory(ios *output.IOStreams, build BuildInfo) *Factory {
 		if err != nil {
 			return nil, err
 		}
-		return newEngine(cfg, c, f.Now)
+		eng, err := newEngine(cfg, c, f.Now)
+		if err != nil {
+			return nil, err
+		}
+		return serverNamed{Engine: eng, server: c.Server}, nil
 	})
 	f.Ops = onceValue(func() (*Ops, error) { return newOps(f, clients) })
 	f.Audit = func() (AuditLog, error) {
@@ -147,6 +158,50 @@ func (f *Factory) setCommand(cmd *cobra.Command) {
 	defer f.mu.Unlock()
 	f.flags = cmd.Flags()
 	f.needsDomain = cmd.Annotations[annotationNeedsDomain] == "true"
+}
+
+// serverNamed is an Engine whose errors name the API server it could not reach instead of
+// the URL of the request that failed. Methods it does not list pass through unchanged.
+type serverNamed struct {
+	Engine
+	server string
+}
+
+func (e serverNamed) name(err error) error { return kube.WithServer(err, e.server) }
+
+// Create implements Engine.
+func (e serverNamed) Create(ctx context.Context, o store.CreateOptions) (*store.Store, error) {
+	s, err := e.Engine.Create(ctx, o)
+	return s, e.name(err)
+}
+
+// List implements Engine.
+func (e serverNamed) List(ctx context.Context, o store.ListOptions) ([]store.Store, error) {
+	s, err := e.Engine.List(ctx, o)
+	return s, e.name(err)
+}
+
+// Get implements Engine.
+func (e serverNamed) Get(ctx context.Context, name string) (*store.Store, error) {
+	s, err := e.Engine.Get(ctx, name)
+	return s, e.name(err)
+}
+
+// Delete implements Engine.
+func (e serverNamed) Delete(ctx context.Context, name string, o store.DeleteOptions) error {
+	return e.name(e.Engine.Delete(ctx, name, o))
+}
+
+// Wait implements Engine.
+func (e serverNamed) Wait(ctx context.Context, name string, o store.WaitOptions) (*store.Store, error) {
+	s, err := e.Engine.Wait(ctx, name, o)
+	return s, e.name(err)
+}
+
+// Credentials implements Engine.
+func (e serverNamed) Credentials(ctx context.Context, name string) (*store.Credentials, error) {
+	c, err := e.Engine.Credentials(ctx, name)
+	return c, e.name(err)
 }
 
 // onceValue builds a dependency at most once per run; a failure is remembered too, so a

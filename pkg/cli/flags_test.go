@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,9 +126,25 @@ func TestListGetFlags(t *testing.T) {
 	if g.Name != "shop" || g.Format != output.FormatYAML {
 		t.Errorf("get options: %+v", g)
 	}
-	err = execute(t, NewCmdGet(&Factory{}, func(o *GetOptions) error { t.Error("run called"); return nil }), "-o", "wide", "shop")
+	err = execute(t, NewCmdGet(&Factory{}, func(o *GetOptions) error { t.Error("run called"); return nil }), "-o", "xml", "shop")
 	if ExitCode(err) != ExitUsage {
-		t.Errorf("get -o wide: %v", err)
+		t.Errorf("get -o xml: %v", err)
+	}
+	if err := execute(t, NewCmdGet(&Factory{}, func(o *GetOptions) error { g = o; return nil }), "shop", "-w", "-o", "wide"); err != nil {
+		t.Fatal(err)
+	}
+	if !g.Watch || g.Format != output.FormatWide {
+		t.Errorf("get -w -o wide: %+v", g)
+	}
+	if err := execute(t, NewCmdList(&Factory{}, func(o *ListOptions) error { lo = o; return nil }), "-w", "--no-headers", "--sort-by", "age"); err != nil {
+		t.Fatal(err)
+	}
+	if !lo.Watch || !lo.NoHeaders || lo.SortBy != "age" {
+		t.Errorf("list -w --no-headers --sort-by age: %+v", lo)
+	}
+	err = execute(t, NewCmdList(&Factory{}, func(o *ListOptions) error { t.Error("run called"); return nil }), "--sort-by", "size")
+	if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "name, age, status") {
+		t.Errorf("list --sort-by size: %v", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,16 +22,27 @@ type GetOptions struct {
 	Format  output.Format
 	// Events adds every recent event of the store, all types, newest last.
 	Events bool
+	Watch  bool
 }
 
-var getFormats = []output.Format{output.FormatTable, output.FormatJSON, output.FormatYAML, output.FormatName}
+var getFormats = []output.Format{output.FormatTable, output.FormatWide, output.FormatJSON, output.FormatYAML, output.FormatName}
 
-// NewCmdGet returns `storectl get`.
+// NewCmdGet returns `storectl get`, also called `storectl describe`.
 func NewCmdGet(f *Factory, runF func(*GetOptions) error) *cobra.Command {
 	opts := &GetOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "get <name> [flags]",
-		Short: "Show a store: status, URLs, components, release and recent warnings",
+		Use:     "get <name> [flags]",
+		Aliases: []string{"describe"},
+		Short:   "Show a store: status, URLs, components, release and recent warnings",
+		Long: `Show one store as read live from the cluster: status, URLs, release, chart, pods,
+background processing, mail, each component's readiness and the recent warning
+events. 'storectl describe' is the same command.
+
+-o wide adds the recent Normal events to the warnings. -w keeps watching and
+shows the store again each time the cluster changes it (redrawn in place on a
+terminal); it ends when the store no longer exists, or with Ctrl-C (exit 0).
+
+Output formats (-o): table (the description, default), wide, json, yaml, name.`,
 		Example: `  # Describe a store
   storectl get shop
 
@@ -38,7 +50,10 @@ func NewCmdGet(f *Factory, runF func(*GetOptions) error) *cobra.Command {
   storectl get shop -o json
 
   # With every recent event, not only warnings
-  storectl get shop --events`,
+  storectl get shop --events
+
+  # Watch a store come up
+  storectl describe shop -w`,
 		Args:              exactNames("store name"),
 		ValidArgsFunction: completeStoreNames(f, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -56,6 +71,7 @@ func NewCmdGet(f *Factory, runF func(*GetOptions) error) *cobra.Command {
 			return getRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().BoolVarP(&opts.Watch, "watch", "w", false, "after showing the store, keep watching and show it again when it changes")
 	addOutputFlag(cmd, &opts.Output, getFormats...)
 	cmd.Flags().BoolVar(&opts.Events, "events", false, "also show every recent event of the store (all types, newest last; storectl events for more)")
 	return cmd
@@ -71,6 +87,9 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	if err != nil {
 		return explain(ctx, err, opts.Name, "get")
 	}
+	if opts.Watch {
+		return watchGet(ctx, opts, eng, s)
+	}
 	if h := storeHint(s); h != "" {
 		hs := f.IOStreams.StderrStyles()
 		defer fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", hs.Muted.Render("Next:"), h)
@@ -81,18 +100,24 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 			return explain(ctx, err, opts.Name, "get")
 		}
 	}
-	if opts.Format != output.FormatTable {
-		return output.NewPrinter(f.IOStreams, opts.Format, f.Now()).Print(view)
-	}
-	p := output.NewPrinter(f.IOStreams, opts.Format, f.Now())
-	if err := describeStore(f.IOStreams.Out, p.Styles, p.Cells, view); err != nil || !opts.Events {
+	if err := printStore(f, opts.Format, view); err != nil || !opts.Events || !isTable(opts.Format) {
 		return err
 	}
+	p := output.NewPrinter(f.IOStreams, opts.Format, f.Now())
 	return describeEvents(f.IOStreams.Out, p.Styles, p.Cells, view.Events)
 }
 
-// describeStore writes the human description of one store.
-func describeStore(w io.Writer, st output.Styles, c output.Cells, v StoreView) error {
+// printStore writes one store in a -o format of get; table and wide are the description.
+func printStore(f *Factory, format output.Format, v StoreView) error {
+	p := output.NewPrinter(f.IOStreams, format, f.Now())
+	if !isTable(format) {
+		return p.Print(v)
+	}
+	return describeStore(f.IOStreams.Out, p.Styles, p.Cells, v, format == output.FormatWide)
+}
+
+// describeStore writes the human description of one store; wide adds the Normal events.
+func describeStore(w io.Writer, st output.Styles, c output.Cells, v StoreView, wide bool) error {
 	var b strings.Builder
 	field := func(k, v string) {
 		fmt.Fprintf(&b, "%s %s\n", st.Key.Render(fmt.Sprintf("%-12s", k+":")), v)
@@ -123,7 +148,7 @@ func describeStore(w io.Writer, st output.Styles, c output.Cells, v StoreView) e
 	field("Background", backgroundText(st, c, v.Background))
 	field("Mail", mailText(v.Mail))
 	created := c.Time(v.created)
-	if c.TTY && !v.created.IsZero() {
+	if !v.created.IsZero() {
 		created = rfc3339(v.created) + " (" + created + " ago)"
 	}
 	field("Created", created)
@@ -143,26 +168,38 @@ func describeStore(w io.Writer, st output.Styles, c output.Cells, v StoreView) e
 		indent(&b, output.RenderTable(st, []string{"NAME", "READY", "STATE", "REASON", "MESSAGE"}, rows))
 	}
 
-	var warnings []EventView
-	for _, e := range v.Events {
-		if e.Type != "Normal" {
-			warnings = append(warnings, e)
-		}
-	}
-	b.WriteString(st.Title.Render("Recent warnings:") + "\n")
-	if len(warnings) == 0 {
-		b.WriteString("  <none>\n")
-	} else {
-		rows := make([][]string, 0, len(warnings))
-		for _, e := range warnings {
-			// Events recorded once through the events API carry no count.
-			rows = append(rows, []string{c.Time(e.at), e.Object, e.Reason, strconv.Itoa(max(int(e.Count), 1)), oneLine(e.Message)})
-		}
-		indent(&b, output.RenderTable(st, []string{"LAST SEEN", "OBJECT", "REASON", "COUNT", "MESSAGE"}, rows))
-	}
+	eventsBlock(&b, st, c, v.Events, wide)
 	fmt.Fprintf(&b, "%s %s\n", st.Key.Render(fmt.Sprintf("%-12s", "Credentials:")), st.Code.Render("storectl credentials "+v.Name))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// eventsBlock writes the recent warnings, or with wide every recent event and its type.
+func eventsBlock(b *strings.Builder, st output.Styles, c output.Cells, events []EventView, wide bool) {
+	headers := []string{"LAST SEEN", "OBJECT", "REASON", "COUNT", "MESSAGE"}
+	title := "Recent warnings:"
+	if wide {
+		headers = []string{"LAST SEEN", "TYPE", "OBJECT", "REASON", "COUNT", "MESSAGE"}
+		title = "Recent events:"
+	}
+	var rows [][]string
+	for _, e := range events {
+		if e.Type == "Normal" && !wide {
+			continue
+		}
+		// Events recorded once through the events API carry no count.
+		row := []string{c.Time(e.at), e.Object, e.Reason, strconv.Itoa(max(int(e.Count), 1)), oneLine(e.Message)}
+		if wide {
+			row = slices.Insert(row, 1, e.Type)
+		}
+		rows = append(rows, row)
+	}
+	b.WriteString(st.Title.Render(title) + "\n")
+	if len(rows) == 0 {
+		b.WriteString("  <none>\n")
+		return
+	}
+	indent(b, output.RenderTable(st, headers, rows))
 }
 
 func indent(b *strings.Builder, block string) {
@@ -188,11 +225,7 @@ func backgroundText(st output.Styles, c output.Cells, b BackgroundView) string {
 	}
 	s += ", schedule " + b.Schedule
 	if !b.lastSuccess.IsZero() {
-		when := c.Time(b.lastSuccess)
-		if c.TTY {
-			when += " ago"
-		}
-		s += ", last success " + when
+		s += ", last success " + c.Time(b.lastSuccess) + " ago"
 	}
 	if b.FailedRuns > 0 {
 		s += fmt.Sprintf(", %d failed runs", b.FailedRuns)

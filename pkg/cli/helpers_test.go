@@ -35,6 +35,8 @@ type fakeEngine struct {
 	del    func(ctx context.Context, name string, o store.DeleteOptions) error
 	wait   func(ctx context.Context, name string, o store.WaitOptions) (*store.Store, error)
 	creds  func(ctx context.Context, name string) (*store.Credentials, error)
+	// changes is called by Changes; nil returns at once, as a watch that ended.
+	changes func(ctx context.Context, o store.ChangesOptions, notify func()) error
 }
 
 func (e *fakeEngine) record(call string) {
@@ -95,6 +97,14 @@ func (e *fakeEngine) Credentials(ctx context.Context, name string) (*store.Crede
 		return nil, store.ErrNotFound
 	}
 	return e.creds(ctx, name)
+}
+
+func (e *fakeEngine) Changes(ctx context.Context, o store.ChangesOptions, notify func()) error {
+	e.record("changes " + o.Name + o.Selector)
+	if e.changes == nil {
+		return nil
+	}
+	return e.changes(ctx, o, notify)
 }
 
 // memAudit is an in-memory audit log.

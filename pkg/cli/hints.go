@@ -188,7 +188,7 @@ func sentinelHint(ctx context.Context, err error, name, action string) string {
 	case errors.Is(err, store.ErrInvalidValues):
 		return fmt.Sprintf("correct the chart value named above in --set or --values and run 'storectl create %s' again", name)
 	case kube.Classify(err) == kube.KindConfig:
-		return "point --kubeconfig (or $KUBECONFIG) at the cluster's kubeconfig and --context at one of its contexts; for the local sandbox use the path printed by 'hack/testcluster.sh kubeconfig'"
+		return "point --kubeconfig (or $KUBECONFIG) at the cluster's kubeconfig and --context at one of its contexts"
 	}
 	switch action {
 	case "create":

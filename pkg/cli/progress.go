@@ -21,6 +21,13 @@ var stepLabels = map[string]string{
 	"namespace-deletion": "Namespace deletion",
 }
 
+// stepOrder is the order the live view shows steps in: the order of get's components, then
+// the steps of a delete.
+var stepOrder = []string{
+	store.ComponentNamespace, store.ComponentDatabase, store.ComponentWordPress, store.ComponentSetup,
+	store.ComponentIngress, store.StepUninstall, store.StepNamespaceDeletion,
+}
+
 // timeZero is the clock of commands that print no ages.
 var timeZero = time.Time{}
 
@@ -31,6 +38,7 @@ var animateProgress = true
 func newProgress(f *Factory) (*output.Progress, func(store.Progress)) {
 	p := output.NewProgress(f.IOStreams, output.ProgressOptions{
 		Labels:  stepLabels,
+		Order:   stepOrder,
 		Now:     f.Now,
 		Animate: animateProgress,
 	})
@@ -40,9 +48,13 @@ func newProgress(f *Factory) (*output.Progress, func(store.Progress)) {
 }
 
 // printLastState writes where each step stood when an operation failed or timed out: the
-// progress seen, or when none arrived, the components the engine's error carries.
+// progress seen, or when none arrived, the components the engine's error carries. The live
+// view already shows the last state of the steps it drew, so it is not repeated below it.
 func printLastState(f *Factory, p *output.Progress, err error) {
 	steps := p.Steps()
+	if p.Live() && len(steps) > 0 {
+		return
+	}
 	var se *store.Error
 	if len(steps) == 0 && errors.As(err, &se) {
 		for _, c := range se.Components {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/storectl/storectl/pkg/config"
 	"github.com/storectl/storectl/pkg/kube"
@@ -86,8 +87,8 @@ in that order of precedence.`,
 				return nil
 			}
 			msg := fmt.Sprintf("unknown command %q for storectl", args[0])
-			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-				msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+			if s := closest(args[0], cmd.SuggestionsFor(args[0])); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			return &UsageError{Err: errors.New(msg), Cmd: "storectl"}
 		},
@@ -113,7 +114,8 @@ in that order of precedence.`,
 	pf := cmd.PersistentFlags()
 	addSettingFlags(cmd, pf, config.FlagGlobal)
 	pf.String(config.FlagConfig, "", "config file (default: $XDG_CONFIG_HOME/storectl/config.yaml)")
-	pf.BoolVar(&noColor, "no-color", false, "disable colour and spinners (also: NO_COLOR=1)")
+	pf.BoolVar(&noColor, "no-color", false, "disable colour; the live progress view stays (also: NO_COLOR=1)")
+	_ = cmd.RegisterFlagCompletionFunc(config.KeyContext, completeContexts(f))
 
 	cmd.AddGroup(
 		&cobra.Group{ID: "stores", Title: "Store commands:"},
@@ -144,7 +146,33 @@ in that order of precedence.`,
 	}
 	cmd.AddCommand(newHelpTopicExitCodes())
 	cmd.SetHelpCommandGroupID("other")
+	completeHelpTopics(cmd)
+	explainDurationFlags(cmd)
 	return cmd
+}
+
+// explainDurationFlags makes every duration flag of the tree answer a malformed value with
+// an example of a good one, instead of Go's bare "time: invalid duration".
+func explainDurationFlags(cmd *cobra.Command) {
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+		if fl.Value.Type() == "duration" {
+			fl.Value = durationValue{fl.Value}
+		}
+	})
+	for _, c := range cmd.Commands() {
+		explainDurationFlags(c)
+	}
+}
+
+// durationValue is a duration flag whose errors show the accepted form.
+type durationValue struct{ pflag.Value }
+
+// Set parses s as the wrapped flag does and explains a refusal.
+func (d durationValue) Set(s string) error {
+	if err := d.Value.Set(s); err != nil {
+		return errors.New("not a duration; give a number with a unit, such as 10m, 90s or 1h30m")
+	}
+	return nil
 }
 
 // newHelpTopicExitCodes is the `storectl help exit-codes` topic.
@@ -192,3 +220,63 @@ func (e *interruptedError) Error() string { return "interrupted: " + e.err.Error
 
 // Unwrap makes the error both an interruption and the error it carries.
 func (e *interruptedError) Unwrap() []error { return []error{context.Canceled, e.err} }
+
+// completeHelpTopics makes `storectl help <TAB>` offer the help topics (exit-codes) as well
+// as the commands cobra's help command completes.
+func completeHelpTopics(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	var help *cobra.Command
+	for _, c := range root.Commands() {
+		if c.Name() == "help" {
+			help = c
+		}
+	}
+	if help == nil || help.ValidArgsFunction == nil {
+		return
+	}
+	commands := help.ValidArgsFunction
+	help.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		out, dir := commands(cmd, args, toComplete)
+		if len(args) > 0 {
+			return out, dir
+		}
+		for _, c := range root.Commands() {
+			if c.IsAdditionalHelpTopicCommand() && strings.HasPrefix(c.Name(), toComplete) {
+				out = append(out, cobra.CompletionWithDesc(c.Name(), c.Short))
+			}
+		}
+		return out, dir
+	}
+}
+
+// closest returns the suggestion nearest to typed by edit distance, the first of equals.
+func closest(typed string, suggestions []string) string {
+	best, bestD := "", -1
+	for _, s := range suggestions {
+		if d := editDistance(typed, s); bestD < 0 || d < bestD {
+			best, bestD = s, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

@@ -30,6 +30,8 @@ func addSettingFlags(cmd *cobra.Command, fs *pflag.FlagSet, scope config.FlagSco
 			_ = cmd.RegisterFlagCompletionFunc(d.Key, fixedCompletion(d.Complete...))
 		case d.Key == config.KeyKubeconfig || d.Key == config.KeyAuditPath:
 			// file names: the shell's own completion
+		case d.Key == config.KeyContext:
+			// the kubeconfig's contexts, registered by the root command
 		default:
 			_ = cmd.RegisterFlagCompletionFunc(d.Key, cobra.NoFileCompletions)
 		}

@@ -2,10 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"path"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 
+	"github.com/storectl/storectl/charts"
 	"github.com/storectl/storectl/pkg/output"
 )
 
@@ -23,6 +27,15 @@ type VersionView struct {
 	Date      string `json:"date"`
 	GoVersion string `json:"goVersion"`
 	Platform  string `json:"platform"`
+	// Chart is the store chart embedded in the binary, which every create installs.
+	Chart ChartVersionView `json:"chart"`
+}
+
+// ChartVersionView names the embedded chart and its versions.
+type ChartVersionView struct {
+	Name       string `json:"name"`
+	Version    string `json:"version"`
+	AppVersion string `json:"appVersion"`
 }
 
 // NewCmdVersion returns `storectl version`.
@@ -30,11 +43,16 @@ func NewCmdVersion(f *Factory, runF func(*VersionOptions) error) *cobra.Command 
 	opts := &VersionOptions{IO: f.IOStreams, Build: f.Build}
 	cmd := &cobra.Command{
 		Use:   "version [flags]",
-		Short: "Print the version of storectl",
+		Short: "Print the version of storectl and of the store chart it embeds",
+		Long: `Print the version of storectl, the commit and date it was built from, the Go
+version and platform, and the version of the store chart embedded in the binary
+(the chart every create installs).
+
+Output formats (-o): a line for humans (default), json, yaml.`,
 		Example: `  # Print the version
   storectl version
 
-  # Print version, commit and build date as JSON
+  # Print version, commit, build date and chart version as JSON
   storectl version -o json`,
 		Args: noArgs,
 		// The version never needs the configuration or the cluster.
@@ -65,7 +83,26 @@ func versionView(b BuildInfo) VersionView {
 	if v.Date == "" {
 		v.Date = "unknown"
 	}
+	v.Chart = embeddedChart()
 	return v
+}
+
+// embeddedChart reads the name and versions of the embedded chart from its Chart.yaml; the
+// chart is compiled in, so a failure here is a broken build, reported as "unknown".
+func embeddedChart() ChartVersionView {
+	c := ChartVersionView{Name: charts.Name, Version: "unknown", AppVersion: "unknown"}
+	b, err := charts.FS.ReadFile(path.Join(charts.Name, "Chart.yaml"))
+	if err != nil {
+		return c
+	}
+	var meta struct {
+		Version    string `json:"version"`
+		AppVersion string `json:"appVersion"`
+	}
+	if yaml.Unmarshal(b, &meta) == nil && meta.Version != "" {
+		c.Version, c.AppVersion = meta.Version, meta.AppVersion
+	}
+	return c
 }
 
 func versionRun(opts *VersionOptions) error {
@@ -74,7 +111,12 @@ func versionRun(opts *VersionOptions) error {
 		p := output.NewPrinter(opts.IO, output.Format(opts.Output), timeZero)
 		return p.Print(v)
 	}
-	_, err := fmt.Fprintf(opts.IO.Out, "storectl %s (commit %s, built %s, %s, %s)\n",
-		v.Version, v.Commit, v.Date, v.GoVersion, v.Platform)
+	build := "built " + v.Date
+	// git describe gives the commit itself, or ends in -g<commit>, on untagged builds: say it once.
+	if v.Commit != "unknown" && !strings.Contains(v.Version, v.Commit) {
+		build = "commit " + v.Commit + ", " + build
+	}
+	_, err := fmt.Fprintf(opts.IO.Out, "storectl %s (%s, %s, %s), chart %s %s (app %s)\n",
+		v.Version, build, v.GoVersion, v.Platform, v.Chart.Name, v.Chart.Version, v.Chart.AppVersion)
 	return err
 }

@@ -126,11 +126,11 @@ func statusText(st output.Styles, v StoreView) string {
 }
 
 // Table implements output.Tabular: NAME TYPE STATUS URL AGE, and for wide NAMESPACE CHART
-// REVISION READY.
+// REVISION READY CREATED.
 func (l StoreList) Table(c output.Cells, wide bool) ([]string, [][]string) {
 	headers := []string{"NAME", "TYPE", "STATUS", "URL", "AGE"}
 	if wide {
-		headers = append(headers, "NAMESPACE", "CHART", "REVISION", "READY")
+		headers = append(headers, "NAMESPACE", "CHART", "REVISION", "READY", "CREATED")
 	}
 	rows := make([][]string, 0, len(l))
 	for _, v := range l {
@@ -141,7 +141,7 @@ func (l StoreList) Table(c output.Cells, wide bool) ([]string, [][]string) {
 				chart += "-" + v.ChartVersion
 			}
 			row = append(row, v.Namespace, orNone(chart), strconv.Itoa(v.Revision),
-				fmt.Sprintf("%d/%d", v.ReadyPods, v.TotalPods))
+				fmt.Sprintf("%d/%d", v.ReadyPods, v.TotalPods), output.Timestamp(v.created))
 		}
 		rows = append(rows, row)
 	}
@@ -212,18 +212,18 @@ func newAuditList(recs []audit.Record) AuditList {
 	return out
 }
 
-// Table implements output.Tabular: TIME ACTION STORE OUTCOME DURATION ACTOR, and for wide
-// CONTEXT SERVER CHART ERROR.
+// Table implements output.Tabular: AGE ACTION STORE OUTCOME DURATION ACTOR, and for wide
+// TIME CONTEXT SERVER CHART ERROR.
 func (l AuditList) Table(c output.Cells, wide bool) ([]string, [][]string) {
-	headers := []string{"TIME", "ACTION", "STORE", "OUTCOME", "DURATION", "ACTOR"}
+	headers := []string{"AGE", "ACTION", "STORE", "OUTCOME", "DURATION", "ACTOR"}
 	if wide {
-		headers = append(headers, "CONTEXT", "SERVER", "CHART", "ERROR")
+		headers = append(headers, "TIME", "CONTEXT", "SERVER", "CHART", "ERROR")
 	}
 	rows := make([][]string, 0, len(l))
 	for _, r := range l {
 		row := []string{c.Time(r.at), r.Action, orNone(r.Store), r.Outcome, c.Duration(r.duration), r.Actor}
 		if wide {
-			row = append(row, orNone(r.Context), orNone(r.Server), orNone(r.ChartVersion), oneLine(r.Error))
+			row = append(row, output.Timestamp(r.at), orNone(r.Context), orNone(r.Server), orNone(r.ChartVersion), oneLine(r.Error))
 		}
 		rows = append(rows, row)
 	}

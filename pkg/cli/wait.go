@@ -30,7 +30,10 @@ func NewCmdWait(f *Factory, runF func(*WaitOptions) error) *cobra.Command {
 		Use:   "wait <name> --for ready|deleted [flags]",
 		Short: "Wait until a store is ready or deleted",
 		Long: `Wait until a store is ready or until it is deleted, for CI and scripts. It exits 0
-when the condition holds, 5 on timeout, and 1 as soon as the store has failed.`,
+when the condition holds, 5 on timeout, and 1 as soon as the store has failed.
+
+Output formats (-o, with --for ready): json, yaml, name of the ready store
+(default: a line for humans on stderr, nothing on stdout).`,
 		Example: `  # Wait for a store created with --wait=false
   storectl wait shop --for ready --timeout 15m
 

@@ -59,6 +59,9 @@ func NewClients(kubeconfig, context string) (*Clients, error) {
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: context}
 	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 
+	if err := checkExplicitPath(kubeconfig); err != nil {
+		return nil, &Error{Kind: KindConfig, Err: err}
+	}
 	// client-go reads these files whole; a device or a huge file must not exhaust memory.
 	for _, p := range rules.GetLoadingPrecedence() {
 		if err := input.CheckFile(p, "kubeconfig", input.MaxKubeconfig); err != nil {
@@ -68,6 +71,9 @@ func NewClients(kubeconfig, context string) (*Clients, error) {
 	raw, err := loader.RawConfig()
 	if err != nil {
 		return nil, &Error{Kind: KindConfig, Err: fmt.Errorf("load kubeconfig: %w", err)}
+	}
+	if err := checkSelection(rules, &raw, context); err != nil {
+		return nil, &Error{Kind: KindConfig, Err: err}
 	}
 	if err := checkReferencedFiles(&raw); err != nil {
 		return nil, &Error{Kind: KindConfig, Err: fmt.Errorf("load kubeconfig: %w", err)}

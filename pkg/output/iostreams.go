@@ -23,22 +23,33 @@ type IOStreams struct {
 	// Colour is still only used on a stream that is a terminal: see ColorOut and ColorErr.
 	ColorEnabled bool
 
+	// DumbTerminal is true for TERM=dumb: a terminal that cannot move the cursor, so the
+	// live view is replaced by one plain line per step.
+	DumbTerminal bool
+
 	// TerminalWidth is the width of the terminal behind Out or ErrOut, 0 when unknown.
 	TerminalWidth int
 }
 
 // System returns IOStreams bound to the process's standard streams.
 func System() *IOStreams {
+	return FromFiles(os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+}
+
+// FromFiles returns IOStreams bound to open files, detecting terminals and their width the
+// way System does, with the environment read through getenv.
+func FromFiles(in, out, errOut *os.File, getenv func(string) string) *IOStreams {
 	ios := &IOStreams{
-		In:           os.Stdin,
-		Out:          os.Stdout,
-		ErrOut:       os.Stderr,
-		IsStdinTTY:   isTerminal(os.Stdin),
-		IsStdoutTTY:  isTerminal(os.Stdout),
-		IsStderrTTY:  isTerminal(os.Stderr),
-		ColorEnabled: ColorAllowedByEnv(os.Getenv),
+		In:           in,
+		Out:          out,
+		ErrOut:       errOut,
+		IsStdinTTY:   isTerminal(in),
+		IsStdoutTTY:  isTerminal(out),
+		IsStderrTTY:  isTerminal(errOut),
+		ColorEnabled: ColorAllowedByEnv(getenv),
+		DumbTerminal: getenv("TERM") == "dumb",
 	}
-	for _, f := range []*os.File{os.Stdout, os.Stderr} {
+	for _, f := range []*os.File{out, errOut} {
 		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
 			ios.TerminalWidth = w
 			break
@@ -62,6 +73,10 @@ func (s *IOStreams) ColorOut() bool { return s.ColorEnabled && s.IsStdoutTTY }
 
 // ColorErr reports whether colour, spinners and styling may be written to ErrOut.
 func (s *IOStreams) ColorErr() bool { return s.ColorEnabled && s.IsStderrTTY }
+
+// LiveErr reports whether ErrOut can show the live view: it is a terminal that can move the
+// cursor. Colour is a separate choice (ColorErr): NO_COLOR drops colour, not the live view.
+func (s *IOStreams) LiveErr() bool { return s.IsStderrTTY && !s.DumbTerminal }
 
 // CanPrompt reports whether the user can be asked a question: both stdin and stderr are terminals.
 func (s *IOStreams) CanPrompt() bool { return s.IsStdinTTY && s.IsStderrTTY }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/storectl/storectl/pkg/output/screen"
 )
 
 type row struct {
@@ -47,9 +49,10 @@ func TestPrinter(t *testing.T) {
 		v      any
 		want   string
 	}{
-		{FormatTable, false, data, "NAME                 AGE\nalpha                2026-01-02T03:02:35Z\na-much-longer-name   2026-01-02T00:04:05Z\n"},
+		// Ages are relative in a pipe too, as kubectl prints them.
+		{FormatTable, false, data, "NAME                 AGE\nalpha                1m30s\na-much-longer-name   3h\n"},
 		{FormatTable, true, data, "NAME                 AGE\nalpha                1m30s\na-much-longer-name   3h\n"},
-		{FormatWide, false, data[:1], "NAME    AGE                    EXTRA\nalpha   2026-01-02T03:02:35Z   x\n"},
+		{FormatWide, false, data[:1], "NAME    AGE     EXTRA\nalpha   1m30s   x\n"},
 		{FormatName, false, data, "alpha\na-much-longer-name\n"},
 		{FormatJSON, false, data[:1], "[\n  {\n    \"name\": \"alpha\"\n  }\n]\n"},
 		{FormatJSON, false, rows(nil), "[]\n"},
@@ -71,6 +74,41 @@ func TestPrinter(t *testing.T) {
 	ios, _ := Test()
 	if err := NewPrinter(ios, FormatTable, now).Print(struct{}{}); err == nil {
 		t.Error("a value that is not Tabular printed as a table")
+	}
+	ios, bufs := Test()
+	p := NewPrinter(ios, FormatTable, now)
+	p.NoHeaders = true
+	if err := p.Print(data); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := bufs.Out.String(), "alpha                1m30s\na-much-longer-name   3h\n"; got != want {
+		t.Errorf("--no-headers:\n got %q\nwant %q", got, want)
+	}
+}
+
+// -o yaml lists the keys in the order -o json does, not sorted, and quotes what a YAML
+// reader would otherwise take for another type.
+func TestYAMLKeepsJSONOrder(t *testing.T) {
+	t.Parallel()
+	type inner struct {
+		Zulu  int `json:"zulu"`
+		Alpha int `json:"alpha"`
+	}
+	v := struct {
+		Name    string   `json:"name"`
+		Mail    string   `json:"mail"`
+		Version string   `json:"version"`
+		Empty   []string `json:"empty"`
+		Items   []inner  `json:"items"`
+		Note    string   `json:"note"`
+	}{Name: "shop", Mail: "off", Version: "1.0", Empty: []string{}, Items: []inner{{1, 2}}, Note: "two\nlines"}
+	ios, bufs := Test()
+	if err := NewPrinter(ios, FormatYAML, time.Time{}).Print(v); err != nil {
+		t.Fatal(err)
+	}
+	want := "name: shop\nmail: \"off\"\nversion: \"1.0\"\nempty: []\nitems:\n  - zulu: 1\n    alpha: 2\nnote: |-\n  two\n  lines\n"
+	if got := bufs.Out.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
 
@@ -126,8 +164,11 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 	c := Cells{}
-	if c.Time(time.Time{}) != "<unknown>" {
+	if c.Time(time.Time{}) != "<unknown>" || Timestamp(time.Time{}) != "<unknown>" {
 		t.Error("zero time")
+	}
+	if got := Timestamp(time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))); got != "2026-01-02T02:04:05Z" {
+		t.Errorf("Timestamp: %s", got)
 	}
 }
 
@@ -181,35 +222,79 @@ step=db state=failed elapsed=12s message=ImagePullBackOff
 
 func TestProgressTerminal(t *testing.T) {
 	t.Parallel()
-	ios, bufs := Test()
-	ios.SetTerminal(true)
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := now
-	p := NewProgress(ios, ProgressOptions{Labels: map[string]string{"db": "Database", "web": "WordPress"}, Now: func() time.Time { return clock }})
-	p.Update(Step{Name: "db", State: StateRunning, Message: "starting"})
-	p.Update(Step{Name: "web", State: StateRunning})
-	clock = now.Add(7 * time.Second)
-	p.Update(Step{Name: "db", State: StateDone, Elapsed: 7 * time.Second})
-	if got := p.Steps()[1]; got.Elapsed != 7*time.Second {
-		t.Errorf("a running step's elapsed time must advance with the clock: %+v", got)
-	}
-	p.Update(Step{Name: "web", State: StateFailed, Message: "CrashLoopBackOff", Elapsed: 9 * time.Second})
-	p.Stop()
-	out := bufs.ErrOut.String()
-	plain := stripANSI(out)
-	for _, want := range []string{"⠋ Database", "✓ Database", "(7s)", "✗ WordPress", "CrashLoopBackOff", "(9s)"} {
-		if !strings.Contains(plain, want) {
-			t.Errorf("terminal progress lacks %q:\n%s", want, plain)
+	for _, color := range []bool{true, false} {
+		ios, bufs := Test()
+		ios.SetTerminal(true)
+		ios.ColorEnabled = color // NO_COLOR drops colour, never the live view
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		clock := now
+		p := NewProgress(ios, ProgressOptions{
+			Labels: map[string]string{"db": "Database", "web": "WordPress"},
+			Order:  []string{"db", "web"},
+			Now:    func() time.Time { return clock },
+		})
+		if !p.Live() {
+			t.Fatalf("color=%v: no live view on a terminal", color)
+		}
+		// WordPress reports first, yet the view keeps the fixed order.
+		p.Update(Step{Name: "web", State: StateRunning})
+		p.Update(Step{Name: "db", State: StateRunning, Message: "starting"})
+		clock = now.Add(7 * time.Second)
+		p.Update(Step{Name: "db", State: StateDone, Elapsed: 7 * time.Second})
+		if got := p.Steps()[1]; got.Name != "web" || got.Elapsed != 7*time.Second {
+			t.Errorf("a running step's elapsed time must advance with the clock: %+v", got)
+		}
+		clock = now.Add(9 * time.Second)
+		p.Update(Step{Name: "web", State: StateFailed, Message: "CrashLoopBackOff", Elapsed: 9 * time.Second})
+		p.Stop()
+		out := bufs.ErrOut.String()
+		if color != strings.Contains(out, "\x1b[3") {
+			t.Errorf("color=%v: colour codes present=%v: %q", color, !color, out)
+		}
+		// The live area is redrawn in place: the cursor moves up over both lines.
+		if !strings.Contains(out, "\x1b[2F\x1b[J") {
+			t.Errorf("no in-place redraw of two steps: %q", out)
+		}
+		scr := screen.New(80, 24)
+		_, _ = scr.Write([]byte(out))
+		want := " ✓ Database             (7s)\n ✗ WordPress            failed (9s)\nTotal time: 9s\n"
+		if got := scr.String(); got != want {
+			t.Errorf("color=%v: screen\n%s\nwant\n%s", color, got, want)
+		}
+		if strings.Contains(out, "CrashLoopBackOff") {
+			t.Errorf("the failure's message belongs to the error after the view, not the view: %q", out)
 		}
 	}
-	// The live area is redrawn in place: the cursor moves up over the running lines.
-	if !strings.Contains(out, "\x1b[2F\x1b[J") {
-		t.Errorf("no in-place redraw of two running steps: %q", out)
+}
+
+// Steps still running when the operation stops (interrupt, timeout) lose their spinner.
+func TestProgressStopFreezesRunningSteps(t *testing.T) {
+	t.Parallel()
+	ios, bufs := Test()
+	ios.SetTerminal(true)
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := NewProgress(ios, ProgressOptions{Now: func() time.Time { return clock }})
+	p.Update(Step{Name: "db", State: StateRunning, Message: "0/1 pods ready"})
+	clock = clock.Add(75 * time.Second)
+	p.Stop()
+	scr := screen.New(80, 24)
+	_, _ = scr.Write(bufs.ErrOut.Bytes())
+	if got, want := scr.String(), " - db                   0/1 pods ready (1m15s)\nTotal time: 1m15s\n"; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
-	// Finished lines stay: the last screen shows both results and no spinner.
-	last := stripANSI(out[strings.LastIndex(out, "\x1b[J"):])
-	if strings.Contains(last, "⠋") || !strings.Contains(last, "✗ WordPress") {
-		t.Errorf("the final redraw should show the result and no spinner:\n%s", last)
+}
+
+// TERM=dumb cannot move the cursor: one plain line per change.
+func TestProgressDumbTerminalIsPlain(t *testing.T) {
+	t.Parallel()
+	ios, bufs := Test()
+	ios.SetTerminal(true)
+	ios.DumbTerminal = true
+	p := NewProgress(ios, ProgressOptions{})
+	p.Update(Step{Name: "db", State: StateRunning})
+	p.Stop()
+	if got := bufs.ErrOut.String(); got != "step=db state=running elapsed=0s\n" {
+		t.Errorf("got %q", got)
 	}
 }
 
@@ -260,13 +345,18 @@ func TestProgressLiveLinesDoNotWrap(t *testing.T) {
 	t.Parallel()
 	ios, bufs := Test()
 	ios.SetTerminal(true)
-	ios.TerminalWidth = 30
-	p := NewProgress(ios, ProgressOptions{})
-	p.Update(Step{Name: "wordpress", State: StateRunning, Message: strings.Repeat("very long message ", 10)})
+	ios.TerminalWidth = 40
+	p := NewProgress(ios, ProgressOptions{Now: func() time.Time { return time.Time{} }})
+	p.Update(Step{Name: "wordpress", State: StateRunning, Message: strings.Repeat("very long message ", 10), Elapsed: 83 * time.Second})
 	p.Stop()
-	for _, l := range strings.Split(strings.TrimRight(stripANSI(bufs.ErrOut.String()), "\n"), "\n") {
-		if n := len([]rune(l)); n > 29 {
-			t.Errorf("live line of %d columns on a 30-column terminal: %q", n, l)
+	lines := strings.Split(strings.TrimRight(stripANSI(bufs.ErrOut.String()), "\n"), "\n")
+	for _, l := range lines {
+		if n := len([]rune(l)); n > 39 {
+			t.Errorf("live line of %d columns on a 40-column terminal: %q", n, l)
 		}
+	}
+	// The message is cut, never the elapsed time.
+	if l := lines[len(lines)-2]; !strings.HasSuffix(l, "… (1m23s)") {
+		t.Errorf("cut line lost its elapsed time: %q", l)
 	}
 }

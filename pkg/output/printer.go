@@ -10,7 +10,6 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/lipgloss/table"
-	"sigs.k8s.io/yaml"
 )
 
 // Format is a value of the -o flag.
@@ -51,29 +50,32 @@ func FormatNames(formats ...Format) []string {
 	return out
 }
 
-// Cells formats values for table cells: human on a terminal, exact off it.
+// Cells formats values for table cells. Tables show ages and durations the way kubectl does,
+// on a terminal and in a pipe alike; exact timestamps are the business of -o json, yaml and
+// the columns -o wide adds (Timestamp).
 type Cells struct {
-	TTY    bool
 	Now    time.Time
 	Styles Styles
 }
 
-// Time renders t as an age ("5m") on a terminal and as RFC3339 otherwise; zero is "<unknown>".
+// Time renders t as an age ("5m"); zero is "<unknown>".
 func (c Cells) Time(t time.Time) string {
 	if t.IsZero() {
 		return "<unknown>"
 	}
-	if !c.TTY {
-		return t.UTC().Format(time.RFC3339)
-	}
 	return HumanDuration(c.Now.Sub(t))
 }
 
-// Duration renders d rounded for a human on a terminal and exactly (Go syntax) otherwise.
-func (c Cells) Duration(d time.Duration) string {
-	if !c.TTY {
-		return d.Round(time.Millisecond).String()
+// Timestamp renders t as RFC3339 in UTC; zero is "<unknown>".
+func Timestamp(t time.Time) string {
+	if t.IsZero() {
+		return "<unknown>"
 	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// Duration renders d rounded for a human, like an age.
+func (c Cells) Duration(d time.Duration) string {
 	return HumanDuration(d)
 }
 
@@ -120,6 +122,8 @@ type Printer struct {
 	Out    io.Writer
 	Styles Styles
 	Cells  Cells
+	// NoHeaders leaves out the header line of table and wide (--no-headers).
+	NoHeaders bool
 }
 
 // NewPrinter returns a printer for the data stream of ios.
@@ -129,12 +133,13 @@ func NewPrinter(ios *IOStreams, format Format, now time.Time) *Printer {
 		Out:    ios.Out,
 		Styles: ios.StdoutStyles(),
 	}
-	p.Cells = Cells{TTY: ios.IsStdoutTTY, Now: now, Styles: p.Styles}
+	p.Cells = Cells{Now: now, Styles: p.Styles}
 	return p
 }
 
 // Print writes v. JSON and YAML marshal v itself, so views carry json tags and a nil slice
-// is printed as [] (never null); table and name need v to implement Tabular or Named.
+// is printed as [] (never null); YAML keeps the key order of JSON. Table and name need v to
+// implement Tabular or Named.
 func (p *Printer) Print(v any) error {
 	switch p.Format {
 	case FormatJSON:
@@ -145,9 +150,9 @@ func (p *Printer) Print(v any) error {
 		_, err = fmt.Fprintf(p.Out, "%s\n", b)
 		return err
 	case FormatYAML:
-		b, err := yaml.Marshal(nonNil(v))
+		b, err := MarshalYAML(nonNil(v))
 		if err != nil {
-			return fmt.Errorf("encode yaml: %w", err)
+			return err
 		}
 		_, err = p.Out.Write(b)
 		return err
@@ -188,7 +193,11 @@ func (p *Printer) table(headers []string, rows [][]string) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	_, err := io.WriteString(p.Out, RenderTable(p.Styles, headers, rows))
+	out := RenderTable(p.Styles, headers, rows)
+	if p.NoHeaders {
+		out = out[strings.IndexByte(out, '\n')+1:]
+	}
+	_, err := io.WriteString(p.Out, out)
 	return err
 }
 

@@ -28,8 +28,12 @@ type Step struct {
 
 // Progress renders the steps of a long operation to a human stream.
 //
-// On a terminal with colour each step has a line: a spinner while it runs, then ✓ or ✗
-// with its elapsed time. Anywhere else it writes one plain logfmt line per state change:
+// On a terminal each step has a line, in a fixed order whatever order the steps report in:
+// a spinner while it runs, then ✓ or ✗ with its elapsed time. The lines are redrawn in place
+// and stay where they are when a step ends; Stop freezes the spinners of steps still running
+// and ends the view with the total time. Colour is used only where ColorErr allows it; the
+// live view itself needs only a terminal that can move the cursor. Anywhere else it writes
+// one plain logfmt line per state change:
 //
 //	step=database state=running elapsed=3s message="pod shop-mariadb-0 is not ready"
 //
@@ -40,13 +44,15 @@ type Progress struct {
 	st     Styles
 	live   bool
 	labels map[string]string
+	rank   map[string]int
 	now    func() time.Time
+	start  time.Time
 	width  int
 
-	order    []string
+	order    []string // steps in display order
 	steps    map[string]*progressStep
-	pending  []string // finished lines not yet written (terminal mode)
-	drawn    int      // lines of the live area currently on screen
+	drawn    int    // lines of the live area currently on screen
+	shown    string // what those lines say, to skip redraws that change nothing
 	frame    int
 	stop     chan struct{}
 	done     chan struct{}
@@ -62,6 +68,9 @@ type progressStep struct {
 type ProgressOptions struct {
 	// Labels maps step names to what a human reads, e.g. "setup" to "WooCommerce setup".
 	Labels map[string]string
+	// Order is the order the live view shows steps in; steps it does not name follow, in
+	// the order they first report.
+	Order []string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Animate starts a spinner goroutine in terminal mode. Tests leave it off and get
@@ -71,21 +80,26 @@ type ProgressOptions struct {
 
 var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
-// NewProgress returns a Progress writing to ErrOut of ios; the styled live mode is used only
-// when ErrOut is a terminal and colour is allowed.
+// NewProgress returns a Progress writing to ErrOut of ios; the live view is used when ErrOut
+// is a terminal that can move the cursor, with colour only when colour is allowed.
 func NewProgress(ios *IOStreams, o ProgressOptions) *Progress {
 	p := &Progress{
 		w:      ios.ErrOut,
 		st:     ios.StderrStyles(),
-		live:   ios.ColorErr(),
+		live:   ios.LiveErr(),
 		labels: o.Labels,
+		rank:   map[string]int{},
 		now:    o.Now,
 		width:  ios.TerminalWidth,
 		steps:  map[string]*progressStep{},
 	}
+	for i, n := range o.Order {
+		p.rank[n] = i
+	}
 	if p.now == nil {
 		p.now = time.Now
 	}
+	p.start = p.now()
 	if p.live && o.Animate {
 		p.stop, p.done = make(chan struct{}), make(chan struct{})
 		go p.spin()
@@ -110,6 +124,10 @@ func (p *Progress) spin() {
 	}
 }
 
+// Live reports whether the progress is drawn as the live terminal view: the view then
+// already shows the last state of every step.
+func (p *Progress) Live() bool { return p.live }
+
 // Update records a state change of one step and renders it.
 func (p *Progress) Update(s Step) {
 	p.mu.Lock()
@@ -119,7 +137,7 @@ func (p *Progress) Update(s Step) {
 	}
 	prev, known := p.steps[s.Name]
 	if !known {
-		p.order = append(p.order, s.Name)
+		p.insert(s.Name)
 		prev = &progressStep{}
 		p.steps[s.Name] = prev
 	}
@@ -132,13 +150,29 @@ func (p *Progress) Update(s Step) {
 		fmt.Fprintln(p.w, logfmtLine(s))
 		return
 	}
-	if s.State != StateRunning {
-		p.pending = append(p.pending, p.line(prev, false))
-	}
 	p.redraw()
 }
 
-// Stop ends the spinner and leaves the last state of each running step on screen.
+// insert places a new step at its fixed position: after every step of a lower rank, and
+// after every step of no rank when it has none itself.
+func (p *Progress) insert(name string) {
+	r, ranked := p.rank[name]
+	i := len(p.order)
+	if ranked {
+		for j, n := range p.order {
+			if nr, ok := p.rank[n]; !ok || nr > r {
+				i = j
+				break
+			}
+		}
+	}
+	p.order = append(p.order, "")
+	copy(p.order[i+1:], p.order[i:])
+	p.order[i] = name
+}
+
+// Stop ends the spinner, leaves the last state of each step on screen with the spinners of
+// steps still running frozen, and ends the live view with the total time.
 func (p *Progress) Stop() {
 	if p.stop != nil {
 		close(p.stop)
@@ -150,14 +184,16 @@ func (p *Progress) Stop() {
 	if p.finished {
 		return
 	}
-	if p.live {
+	p.finished = true
+	if p.live && len(p.order) > 0 {
 		p.redraw()
+		// A terminal that went away is no reason to fail the operation being shown.
+		_, _ = fmt.Fprintf(p.w, "%s\n", p.st.Muted.Render("Total time: "+HumanDuration(p.now().Sub(p.start))))
 	}
 	p.drawn = 0
-	p.finished = true
 }
 
-// Steps returns the last state seen of every step, in the order they first appeared.
+// Steps returns the last state seen of every step, in display order.
 func (p *Progress) Steps() []Step {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -185,61 +221,65 @@ func (p *Progress) current(s *progressStep) Step {
 	return out
 }
 
-// redraw rewrites the live area: finished lines are written once, above the running ones.
+// redraw rewrites the live area in place: every step on its line, in display order.
 func (p *Progress) redraw() {
+	var body strings.Builder
+	for _, n := range p.order {
+		body.WriteString(p.line(p.current(p.steps[n])))
+		body.WriteByte('\n')
+	}
+	if p.drawn > 0 && body.String() == p.shown {
+		return
+	}
 	var b strings.Builder
 	if p.drawn > 0 {
 		// Move to the first line of the live area and clear to the end of the screen.
 		fmt.Fprintf(&b, "\x1b[%dF\x1b[J", p.drawn)
 	}
-	for _, l := range p.pending {
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	p.pending = p.pending[:0]
-	p.drawn = 0
-	for _, n := range p.order {
-		s := p.steps[n]
-		if s.State != StateRunning {
-			continue
-		}
-		line := p.line(s, true)
-		if p.width > 1 {
-			// A live line must not wrap: the redraw moves up one row per line.
-			line = ansi.Truncate(line, p.width-1, "…")
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
-		p.drawn++
-	}
+	b.WriteString(body.String())
+	p.drawn, p.shown = len(p.order), body.String()
 	// A terminal that went away is no reason to fail the operation being shown.
 	_, _ = io.WriteString(p.w, b.String())
 }
 
-func (p *Progress) line(s *progressStep, running bool) string {
-	cur := p.current(s)
+// MarkStopped marks a step that was still running when the operation stopped.
+const MarkStopped = "-"
+
+// line renders one step. It never wraps (the redraw moves up one row per line): a long
+// message is cut, never the elapsed time. A failure's message is not repeated here; the
+// error printed after the view carries it.
+func (p *Progress) line(cur Step) string {
 	var mark string
+	msg, msgStyle := cur.Message, p.st.Muted
 	switch {
-	case running:
+	case cur.State == StateRunning && p.finished:
+		mark = p.st.Muted.Render(MarkStopped)
+	case cur.State == StateRunning:
 		mark = p.st.Warn.Render(spinnerFrames[p.frame%len(spinnerFrames)])
 	case cur.State == StateFailed:
-		mark = p.st.Err.Render(MarkFail)
+		mark, msg, msgStyle = p.st.Err.Render(MarkFail), "failed", p.st.Err
 	default:
 		mark = p.st.OK.Render(MarkOK)
 	}
-	label := p.Label(cur.Name)
-	text := fmt.Sprintf(" %s %-20s", mark, label)
-	if cur.Message != "" {
-		msg := cur.Message
-		if cur.State == StateFailed {
-			msg = p.st.Err.Render(msg)
-		} else if running {
-			msg = p.st.Muted.Render(msg)
+	head := fmt.Sprintf(" %s %-20s", mark, p.Label(cur.Name))
+	tail := " " + p.st.Muted.Render("("+HumanDuration(cur.Elapsed)+")")
+	if p.width > 1 && msg != "" {
+		room := p.width - 1 - ansi.StringWidth(head) - ansi.StringWidth(tail) - 1
+		if room < 2 {
+			msg = ""
+		} else {
+			msg = ansi.Truncate(msg, room, "…")
 		}
-		text += " " + msg
 	}
-	text += " " + p.st.Muted.Render("("+HumanDuration(cur.Elapsed)+")")
-	return strings.TrimRight(text, " ")
+	text := head
+	if msg != "" {
+		text += " " + msgStyle.Render(msg)
+	}
+	line := text + tail
+	if p.width > 1 {
+		line = ansi.Truncate(line, p.width-1, "")
+	}
+	return line
 }
 
 // logfmtLine renders a step as the plain, parseable line used off a terminal.
@@ -276,7 +316,11 @@ func WriteSummary(w io.Writer, st Styles, steps []Step, label func(string) strin
 		case StateDone:
 			state = st.OK.Render(state)
 		}
-		rows = append(rows, []string{label(s.Name), state, HumanDuration(s.Elapsed), s.Message})
+		msg := s.Message
+		if s.State == StateFailed {
+			msg = "" // the error that follows says why
+		}
+		rows = append(rows, []string{label(s.Name), state, HumanDuration(s.Elapsed), msg})
 	}
 	fmt.Fprintln(w, st.Title.Render("Last state seen:"))
 	for _, l := range strings.Split(strings.TrimRight(RenderTable(st, []string{"STEP", "STATE", "ELAPSED", "MESSAGE"}, rows), "\n"), "\n") {

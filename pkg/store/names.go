@@ -55,7 +55,7 @@ func ValidateName(name string) error {
 	case len(name) > MaxNameLength:
 		return bad(fmt.Sprintf("%d characters is longer than %d", len(name), MaxNameLength))
 	case !nameRE.MatchString(name):
-		return bad("it contains a character or position that is not allowed")
+		return bad(whyNotAllowed(name))
 	case reservedNames[name]:
 		return bad("it is reserved")
 	}
@@ -71,6 +71,55 @@ func ValidateName(name string) error {
 		}
 	}
 	return nil
+}
+
+// whyNotAllowed names the first character of name that breaks the pattern, by position,
+// and suggests the nearest valid name when there is one.
+func whyNotAllowed(name string) string {
+	why := ""
+	for i, r := range []rune(name) {
+		pos := i + 1
+		switch {
+		case r >= 'A' && r <= 'Z':
+			why = fmt.Sprintf("character %d %q is uppercase", pos, r)
+		case r >= 'a' && r <= 'z', r == '-' && i > 0, r >= '0' && r <= '9' && i > 0:
+			continue
+		case i == 0 && (r == '-' || r >= '0' && r <= '9'):
+			why = fmt.Sprintf("it starts with %q, not a letter", r)
+		default:
+			why = fmt.Sprintf("character %d %q is not allowed (only lowercase letters, digits and hyphens are)", pos, r)
+		}
+		break
+	}
+	if why == "" && strings.HasSuffix(name, "-") {
+		why = "it ends with a hyphen"
+	}
+	if why == "" {
+		why = "it contains a character or position that is not allowed"
+	}
+	if s := suggestName(name); s != "" {
+		why += fmt.Sprintf(" (try %q)", s)
+	}
+	return why
+}
+
+// suggestName returns name lowercased, with runs of other characters turned into one
+// hyphen and leading digits and hyphens dropped, when that is a valid name; else "".
+func suggestName(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	s := strings.Trim(strings.TrimLeft(b.String(), "0123456789-"), "-")
+	if s == "" || s == name || ValidateName(s) != nil {
+		return ""
+	}
+	return s
 }
 
 // printable quotes a name for an error message, cutting very long input so a

@@ -95,3 +95,23 @@ func FuzzValidateName(f *testing.F) {
 		}
 	})
 }
+
+// A refused name says which character is wrong and suggests the nearest valid name.
+func TestValidateNameSaysWhatIsWrong(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]string{
+		"MyShop":  `character 1 'M' is uppercase (try "myshop")`,
+		"my_shop": `character 3 '_' is not allowed (only lowercase letters, digits and hyphens are) (try "my-shop")`,
+		"My Shop": `character 1 'M' is uppercase (try "my-shop")`,
+		"1shop":   `it starts with '1', not a letter (try "shop")`,
+		"shop-":   `it ends with a hyphen (try "shop")`,
+		"$(id)":   `character 1 '$' is not allowed (only lowercase letters, digits and hyphens are) (try "id")`,
+		"shöp":    `character 3 'ö' is not allowed (only lowercase letters, digits and hyphens are) (try "sh-p")`,
+		"ADMIN":   `character 1 'A' is uppercase;`, // "admin" is reserved: no suggestion
+	} {
+		err := ValidateName(name)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidateName(%q) = %v\nwant it to contain %s", name, err, want)
+		}
+	}
+}

@@ -32,7 +32,7 @@ func TestOutcomeReason(t *testing.T) {
 		{"setup, reason unknown", &Error{Err: ErrFailed, Component: ComponentSetup, Reason: "SomethingNew"}, OutcomeSetupFailed},
 		{"timeout", &Error{Err: ErrTimeout, Reason: "Timeout"}, OutcomeTimeout},
 		{"deadline", fmt.Errorf("wait: %w", context.DeadlineExceeded), OutcomeTimeout},
-		{"interrupted", interrupted("shop", "install", ""), OutcomeInterrupted},
+		{"interrupted", interrupted("shop", "install"), OutcomeInterrupted},
 		{"cancelled", context.Canceled, OutcomeInterrupted},
 		{"unreachable", unreachableErr("shop", "reading", nil), OutcomeUnreachable},
 		{"forbidden", apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, "", errors.New("RBAC")), OutcomeForbidden},
