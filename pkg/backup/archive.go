@@ -2,6 +2,7 @@ package backup
 
 import (
 	"archive/tar"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -96,10 +97,40 @@ func nextManifest(tr *tar.Reader) (*Manifest, error) {
 	return parseManifest(data)
 }
 
+// Verify checks the archive at path as Extract does, keeping nothing but the user values,
+// and returns its manifest and those values.
+func Verify(path string) (*Manifest, map[string]any, error) {
+	var values bytes.Buffer
+	m, _, err := walk(path, func(name string, _ Member) (io.Writer, func() error, error) {
+		if name == MemberValues {
+			return &values, func() error { return nil }, nil
+		}
+		return io.Discard, func() error { return nil }, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := parseValues(values.Bytes())
+	return m, v, err
+}
+
 // Extract checks the archive at path and copies its members into dir: every member the
 // manifest lists must be there once, with its size and sha256, and nothing else may be.
 // It returns the manifest and the path of each member's copy.
 func Extract(path, dir string) (*Manifest, map[string]string, error) {
+	return walk(path, func(name string, _ Member) (io.Writer, func() error, error) {
+		f, err := os.OpenFile(filepath.Join(dir, filepath.Base(name)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, f.Close, nil
+	})
+}
+
+// sink gives where a member's bytes go, and how to finish writing them.
+type sink func(name string, m Member) (io.Writer, func() error, error)
+
+func walk(path string, open sink) (*Manifest, map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
@@ -120,32 +151,34 @@ func Extract(path, dir string) (*Manifest, map[string]string, error) {
 			return nil, nil, fmt.Errorf("%w: %w", ErrInvalidArchive, err)
 		}
 		want, ok := m.Member(h.Name)
-		if !ok || out[h.Name] != "" {
+		if _, seen := out[h.Name]; !ok || seen {
 			return nil, nil, fmt.Errorf("%w: unexpected member %q", ErrInvalidArchive, h.Name)
 		}
-		dst := filepath.Join(dir, filepath.Base(h.Name))
-		if err := extractMember(tr, dst, want); err != nil {
+		w, finish, err := open(h.Name, want)
+		if err != nil {
 			return nil, nil, err
 		}
-		out[h.Name] = dst
+		if err := copyMember(tr, w, finish, want); err != nil {
+			return nil, nil, err
+		}
+		out[h.Name] = ""
+		if fw, ok := w.(*os.File); ok {
+			out[h.Name] = fw.Name()
+		}
 	}
 	for _, x := range m.Members {
-		if out[x.Name] == "" {
+		if _, ok := out[x.Name]; !ok {
 			return nil, nil, fmt.Errorf("%w: member %s is missing", ErrInvalidArchive, x.Name)
 		}
 	}
 	return m, out, nil
 }
 
-func extractMember(r io.Reader, dst string, want Member) error {
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
+func copyMember(r io.Reader, w io.Writer, finish func() error, want Member) error {
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), r)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	n, err := io.Copy(io.MultiWriter(w, h), r)
+	if ferr := finish(); err == nil {
+		err = ferr
 	}
 	if err != nil {
 		return fmt.Errorf("%w: member %s: %w", ErrInvalidArchive, want.Name, err)

@@ -294,7 +294,7 @@ func TestRestoreRefusesBeforeAnyChange(t *testing.T) {
 		edit func(*Manifest)
 		want error
 	}{
-		"wrong checksum": {func(m *Manifest) { m.Members[1].SHA256 = strings.Repeat("0", 64) }, ErrInvalidArchive},
+		"wrong checksum":           {func(m *Manifest) { m.Members[1].SHA256 = strings.Repeat("0", 64) }, ErrInvalidArchive},
 		"newer WooCommerce schema": {func(m *Manifest) { m.Versions.WooCommerceDBVersion = "99.0.0" }, ErrNewerSchema},
 		"newer WordPress":          {func(m *Manifest) { m.Versions.WordPress = "9.0" }, ErrNewerSchema},
 		"unknown format":           {func(m *Manifest) { m.Format = "something/else" }, ErrInvalidArchive},

@@ -20,7 +20,7 @@ func TestReplacerValue(t *testing.T) {
 		"serialized inside serialized": {`s:31:"s:23:"http://old.example.test";";`, `s:41:"s:33:"http://a-much-longer.example.test";";`},
 		"multibyte text keeps byte lengths": {`s:29:"café http://old.example.test";`,
 			`s:39:"café http://a-much-longer.example.test";`},
-		"custom-serialized object is left alone": {`C:3:"Foo":23:{http://old.example.test}`, `C:3:"Foo":23:{http://old.example.test}`},
+		"custom-serialized object is left alone":     {`C:3:"Foo":23:{http://old.example.test}`, `C:3:"Foo":23:{http://old.example.test}`},
 		"broken serialized data is replaced as text": {`s:99:"http://old.example.test";`, `s:99:"http://a-much-longer.example.test";`},
 		"another host is untouched":                  {"http://older.example.test.org", "http://older.example.test.org"},
 		"no address":                                 {"a:1:{i:0;d:1.5;}", "a:1:{i:0;d:1.5;}"},

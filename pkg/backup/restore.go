@@ -38,11 +38,11 @@ type Plan struct {
 	Exists bool
 }
 
-// Check reads and verifies the archive at path, and says where it would go: it refuses a
-// damaged archive and one whose data is newer than what a new store would run, and changes
+// Check verifies the archive at path and says where it would go: it refuses a damaged
+// archive, and a store that exists unless RestoreOptions.Existing allows it. It changes
 // nothing.
 func (e *Engine) Check(ctx context.Context, path string, o RestoreOptions) (*Plan, error) {
-	m, err := ReadManifest(path)
+	m, values, err := Verify(path)
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +64,11 @@ func (e *Engine) Check(ctx context.Context, path string, o RestoreOptions) (*Pla
 		return nil, &store.Error{Err: store.ErrAlreadyExists, Store: p.Target, Reason: "AlreadyExists",
 			Message: "restore goes into a new store by default",
 			Next:    "restore into another store with --into NAME, or over this one with --force (which backs it up first)"}
+	}
+	if !p.Exists {
+		if err := e.checkNewStore(m, values); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -92,9 +97,6 @@ func (e *Engine) Restore(ctx context.Context, path string, o RestoreOptions) (*s
 		return nil, err
 	}
 	if !p.Exists {
-		if err := e.checkNewStore(m, values); err != nil {
-			return nil, err
-		}
 		if _, err := e.o.Stores.Create(ctx, store.CreateOptions{Name: p.Target, Values: values, Wait: true,
 			Timeout: o.Timeout, OnProgress: o.OnStore}); err != nil {
 			return nil, err

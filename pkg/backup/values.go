@@ -143,6 +143,10 @@ func readValues(path string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseValues(data)
+}
+
+func parseValues(data []byte) (map[string]any, error) {
 	v := map[string]any{}
 	if err := yaml.Unmarshal(data, &v); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidArchive, MemberValues, err)

@@ -38,6 +38,7 @@ type auditTrail struct {
 	started  time.Time
 	cluster  *Cluster
 	identity chan string
+	artifact *audit.Artifact
 }
 
 func beginAudit(ctx context.Context, f *Factory, action, name string) *auditTrail {
@@ -70,6 +71,7 @@ func (a *auditTrail) end(ctx context.Context, chartVersion string, err error) {
 		Outcome:      outcomeOf(ctx, err),
 		Duration:     f.Now().Sub(a.started),
 		ChartVersion: chartVersion,
+		Artifact:     a.artifact,
 	}
 	if err != nil {
 		rec.Error = err.Error()

@@ -73,6 +73,8 @@ type Factory struct {
 	Cluster func() (*Cluster, error)
 	// Audit returns the audit log at the configured path.
 	Audit func() (AuditLog, error)
+	// Backups returns the backup engine for the selected cluster.
+	Backups func() (Backups, error)
 
 	mu          sync.Mutex
 	flags       *pflag.FlagSet
@@ -116,6 +118,18 @@ func NewFactory(ios *output.IOStreams, build BuildInfo) *Factory {
 			return nil, err
 		}
 		return newEngine(cfg, c, f.Now)
+	})
+	f.Backups = onceValue(func() (Backups, error) {
+		eng, err := f.Engine()
+		if err != nil {
+			return nil, err
+		}
+		cfg, _ := f.Config() // loaded without error by f.Engine
+		c, err := clients()
+		if err != nil {
+			return nil, err
+		}
+		return newBackups(cfg, c, eng, f.Build, f.Now)
 	})
 	f.Audit = func() (AuditLog, error) {
 		cfg, err := f.Config()

@@ -131,6 +131,8 @@ in that order of precedence.`,
 		NewCmdDelete(f, nil),
 		NewCmdWait(f, nil),
 		NewCmdCredentials(f, nil),
+		NewCmdBackup(f, nil),
+		NewCmdRestore(f, nil),
 	} {
 		c.GroupID = "stores"
 		cmd.AddCommand(c)
