@@ -21,6 +21,7 @@ import (
 type Replacer struct {
 	pairs  [][2]string
 	prefix string
+	cont   *insertStatement
 	// Values counts the values changed.
 	Values int
 }
@@ -41,8 +42,8 @@ func (r *Replacer) skipColumn(table, column string) bool {
 }
 
 // Copy copies a dump from src to dst, rewriting the INSERT statements of the prefix's
-// tables. mariadb-dump writes each statement on one line, and string values never hold a
-// raw newline (they are escaped), so a line is a unit.
+// tables. String values never hold a raw newline (they are escaped), so a line holds whole
+// rows: mariadb-dump writes a statement on one line, or (since 10.x) one row a line.
 func (r *Replacer) Copy(dst io.Writer, src io.Reader) error {
 	br := bufio.NewReaderSize(src, 1<<20)
 	bw := bufio.NewWriterSize(dst, 1<<20)
@@ -69,7 +70,20 @@ func (r *Replacer) Copy(dst io.Writer, src io.Reader) error {
 // Line rewrites one line of a dump.
 func (r *Replacer) Line(line string) (string, error) {
 	const insert = "INSERT INTO `"
-	if len(r.pairs) == 0 || !strings.HasPrefix(line, insert) {
+	if len(r.pairs) == 0 {
+		return line, nil
+	}
+	if r.cont != nil {
+		// A row of the statement the previous line began.
+		in := r.cont
+		r.continues(line)
+		body, err := r.values(line, in.table, in.cols)
+		if err != nil {
+			return "", fmt.Errorf("insert into %s: %w", in.table, err)
+		}
+		return body, nil
+	}
+	if !strings.HasPrefix(line, insert) {
 		return line, nil
 	}
 	rest := line[len(insert):]
@@ -91,11 +105,27 @@ func (r *Replacer) Line(line string) (string, error) {
 		cols[i] = strings.Trim(c, "`")
 	}
 	head := len(insert) + values + len(") VALUES ")
+	r.cont = &insertStatement{table: table, cols: cols}
+	r.continues(line)
 	body, err := r.values(line[head:], table, cols)
 	if err != nil {
 		return "", fmt.Errorf("insert into %s: %w", table, err)
 	}
 	return line[:head] + body, nil
+}
+
+// insertStatement is an INSERT whose rows go on over the next lines: mariadb-dump writes
+// one row a line.
+type insertStatement struct {
+	table string
+	cols  []string
+}
+
+// continues ends the statement in progress when line ends it.
+func (r *Replacer) continues(line string) {
+	if strings.HasSuffix(strings.TrimRight(line, "\r\n"), ";") {
+		r.cont = nil
+	}
 }
 
 // values walks "(v, v, ...),(...);" and rewrites the quoted strings of the columns that

@@ -75,6 +75,34 @@ func TestReplacerLine(t *testing.T) {
 	}
 }
 
+func TestReplacerRowsOnTheirOwnLines(t *testing.T) {
+	t.Parallel()
+	r := NewReplacer("old.example.test", "shop.example.test", "wp_")
+	in := []string{
+		"INSERT INTO `wp_posts` (`ID`, `post_content`, `guid`) VALUES (1,'at http://old.example.test','http://old.example.test/?p=1'),\n",
+		"(2,'a; b http://old.example.test','http://old.example.test/?p=2');\n",
+		"(3,'not a row of the insert http://old.example.test');\n",
+		"INSERT INTO `other` (`a`) VALUES ('http://old.example.test'),\n",
+		"('http://old.example.test');\n",
+	}
+	want := []string{
+		"INSERT INTO `wp_posts` (`ID`, `post_content`, `guid`) VALUES (1,'at http://shop.example.test','http://old.example.test/?p=1'),\n",
+		"(2,'a; b http://shop.example.test','http://old.example.test/?p=2');\n",
+		"(3,'not a row of the insert http://old.example.test');\n",
+		"INSERT INTO `other` (`a`) VALUES ('http://old.example.test'),\n",
+		"('http://old.example.test');\n",
+	}
+	for i, line := range in {
+		got, err := r.Line(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want[i] {
+			t.Errorf("line %d\n got %s\nwant %s", i, got, want[i])
+		}
+	}
+}
+
 func TestReplacerNeedsColumnLists(t *testing.T) {
 	t.Parallel()
 	r := NewReplacer("old.example.test", "new.example.test", "wp_")
