@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -127,7 +128,6 @@ func (s *mariadbServer) sql(t *testing.T, db, statements string) string {
 // WordPress directory with wp-content.
 type sandboxStore struct {
 	name, db, user, password, wpRoot string
-	env                              []string
 }
 
 func newSandboxStore(t *testing.T, s *mariadbServer, name string) *sandboxStore {
@@ -435,7 +435,7 @@ func uncompressed(t *testing.T, archive []byte) []byte {
 	tr := tar.NewReader(bytes.NewReader(archive))
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out.Bytes()
 		}
 		if err != nil {

@@ -273,7 +273,7 @@ func rewriteManifest(t *testing.T, archive []byte, edit func(*Manifest)) []byte 
 	_, _ = tw.Write(data)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -329,7 +329,7 @@ func TestRestoreRefusesAMissingMember(t *testing.T) {
 	tw := tar.NewWriter(&out)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

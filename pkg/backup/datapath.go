@@ -173,7 +173,7 @@ func spoolFiles(ctx context.Context, ex Executor, t Target, dst string, report f
 	go func() { checked <- checkTarGz(pr) }()
 	sum, size := sha256.New(), &counter{report: report}
 	err = run(ctx, ex, t, "archive wp-content", sh(filesScript), nil, io.MultiWriter(f, sum, size, pw))
-	pw.Close()
+	_ = pw.Close()
 	c := <-checked
 	if err != nil {
 		return m, err
