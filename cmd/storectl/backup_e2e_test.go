@@ -338,6 +338,27 @@ func TestBackupAndRestoreForReal(t *testing.T) {
 	}
 	noSecrets(t, c, r, archive, []string{a, b}, srcStore.password, dstStore.password)
 
+	t.Run("restore over an existing store backs it up first", func(t *testing.T) {
+		s.sql(t, dstStore.db, "INSERT INTO wp_wc_orders VALUES (2001, 1.00, 'new@example.test', NULL, NULL);")
+		safety := t.TempDir()
+		if res := r.run("restore", got.File, "--into", b); res.code != 4 {
+			t.Errorf("restore into an existing store without --force: exit %d\n%s", res.code, res.stderr)
+		}
+		r.must("restore", got.File, "--into", b, "--force", "--yes", "--backup-dir", safety)
+		entries, _ := os.ReadDir(safety)
+		if len(entries) != 1 || !strings.HasSuffix(entries[0].Name(), "-before-restore.storectl.tar") {
+			t.Fatalf("the safety backup directory holds %v", entries)
+		}
+		saved := uncompressed(t, mustRead(t, filepath.Join(safety, entries[0].Name())))
+		if !bytes.Contains(saved, []byte("new@example.test")) {
+			t.Error("the safety backup lacks the row written after the first restore")
+		}
+		if n := s.sql(t, dstStore.db, "SELECT COUNT(*) FROM wp_wc_orders;"); n != "2" {
+			t.Errorf("after restoring over it the store has %s orders, want the archive's 2", n)
+		}
+		checkRestoredDB(t, s, dstStore, urlA, urlB)
+	})
+
 	t.Run("a dump cut short fails and leaves no file", func(t *testing.T) {
 		bin := t.TempDir()
 		writeFile(t, filepath.Join(bin, "mariadb-dump"), "#!/bin/sh\n\"$REAL_DUMP\" \"$@\" | head -c 1500\n")
@@ -453,4 +474,13 @@ func uncompressed(t *testing.T, archive []byte) []byte {
 			t.Fatal(err)
 		}
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
