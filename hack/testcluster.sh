@@ -276,6 +276,11 @@ options:
   - Stage
   - Logs
   - ClusterLogs
+  # An exec into a pod runs a local process as the Exec or ClusterExec
+  # resource for the pod says (the backup and restore tests point them at
+  # a real MariaDB and a directory of files).
+  - Exec
+  - ClusterExec
   nodeLeaseDurationSeconds: 40
 componentsPatches:
 # Pod logs: kwok serves them from local files (its Logs and ClusterLogs
@@ -301,6 +306,17 @@ componentsPatches:
   extraArgs:
   - key: leader-elect
     value: "false"
+# The API server reaches a node's "kubelet" (the kwok controller, which
+# serves exec) at the node's InternalIP, 127.0.0.1; the node names it would
+# try first do not resolve.
+- name: kube-apiserver
+  extraArgs:
+  - key: kubelet-preferred-address-types
+    value: InternalIP,Hostname
+- name: kwok-controller
+  extraArgs:
+  - key: node-ip
+    value: 127.0.0.1
 EOF
 }
 

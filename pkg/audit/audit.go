@@ -71,6 +71,8 @@ type Record struct {
 	Duration time.Duration `json:"duration"`
 	// ChartVersion is the version of the chart the action installed or found.
 	ChartVersion string `json:"chartVersion,omitempty"`
+	// Artifact is the file the action wrote, if any (a backup archive).
+	Artifact *Artifact `json:"artifact,omitempty"`
 }
 
 // Filter selects records in Query. Zero fields match everything.

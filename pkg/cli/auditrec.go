@@ -14,6 +14,8 @@ type auditTrail struct {
 	action string
 	store  string
 	op     *audit.Operation
+	// artifact is the file a backup wrote or a restore read, when there is one.
+	artifact *audit.Artifact
 }
 
 // recorder returns the audit Recorder of the factory's cluster and audit log.
@@ -32,7 +34,9 @@ func beginAudit(ctx context.Context, f *Factory, action, name string) *auditTrai
 // end appends the record. A failure to record is a warning: the cluster already changed,
 // and the command's own outcome is what the user needs.
 func (a *auditTrail) end(ctx context.Context, chartVersion string, err error) {
-	aerr := a.op.End(ctx, err, func(r *audit.Record) { r.ChartVersion = chartVersion })
+	aerr := a.op.End(ctx, err, func(r *audit.Record) {
+		r.ChartVersion, r.Artifact = chartVersion, a.artifact
+	})
 	if aerr != nil {
 		st := a.f.IOStreams.StderrStyles()
 		fmt.Fprintf(a.f.IOStreams.ErrOut, "%s could not record %s of store %q in the audit log: %v\n",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/storectl/storectl/pkg/backup"
 	"github.com/storectl/storectl/pkg/config"
 	"github.com/storectl/storectl/pkg/kube"
 	"github.com/storectl/storectl/pkg/output"
@@ -23,6 +24,7 @@ const (
 	ExitUnreachable   = 6
 	ExitUnauthorized  = 7
 	ExitLimitReached  = 8
+	ExitRefused       = 9
 	ExitInterrupted   = 130
 )
 
@@ -43,6 +45,7 @@ var ExitCodes = []ExitCodeDoc{
 	{ExitUnreachable, "the cluster's API server cannot be reached, or gave no answer before --timeout"},
 	{ExitUnauthorized, "the cluster rejected the credentials or denied permission"},
 	{ExitLimitReached, "the maximum number of stores (max-stores) is reached"},
+	{ExitRefused, "restore refused the archive: damaged, incomplete, or newer than the store it would go into; nothing was changed"},
 	{ExitInterrupted, "interrupted by SIGINT (Ctrl-C) or SIGTERM"},
 }
 
@@ -69,6 +72,8 @@ func ExitCode(err error) int {
 		return ExitTimeout
 	case errors.Is(err, store.ErrLimitReached):
 		return ExitLimitReached
+	case errors.Is(err, backup.ErrInvalidArchive), errors.Is(err, backup.ErrNewerSchema):
+		return ExitRefused
 	case kube.IsUnreachable(err):
 		return ExitUnreachable
 	case errors.Is(err, store.ErrUnauthorized), kube.IsUnauthorized(err):

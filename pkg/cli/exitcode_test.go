@@ -74,7 +74,7 @@ func TestExitCodesDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []int{ExitOK, ExitError, ExitUsage, ExitNotFound, ExitAlreadyExists, ExitTimeout,
-		ExitUnreachable, ExitUnauthorized, ExitLimitReached, ExitInterrupted} {
+		ExitUnreachable, ExitUnauthorized, ExitLimitReached, ExitRefused, ExitInterrupted} {
 		var meaning string
 		for _, d := range ExitCodes {
 			if d.Code == c {

@@ -78,6 +78,8 @@ type Factory struct {
 	// Ops returns what doctor, stats, logs and events read the cluster with; nil in tests
 	// that do not need it (create then runs no preflight).
 	Ops func() (*Ops, error)
+	// Backups returns the backup engine for the selected cluster.
+	Backups func() (Backups, error)
 
 	mu          sync.Mutex
 	flags       *pflag.FlagSet
@@ -132,6 +134,18 @@ func NewFactory(ios *output.IOStreams, build BuildInfo) *Factory {
 		return serverNamed{Engine: eng, server: c.Server}, nil
 	})
 	f.Ops = onceValue(func() (*Ops, error) { return newOps(f, clients) })
+	f.Backups = onceValue(func() (Backups, error) {
+		eng, err := f.Engine()
+		if err != nil {
+			return nil, err
+		}
+		cfg, _ := f.Config() // loaded without error by f.Engine
+		c, err := clients()
+		if err != nil {
+			return nil, err
+		}
+		return newBackups(cfg, c, eng, f.Build, f.Now)
+	})
 	f.Audit = func() (AuditLog, error) {
 		cfg, err := f.Config()
 		if err != nil {

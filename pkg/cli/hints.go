@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/storectl/storectl/pkg/backup"
 	"github.com/storectl/storectl/pkg/kube"
 	"github.com/storectl/storectl/pkg/store"
 )
@@ -96,6 +97,13 @@ var reasonHints = map[string]func(e *store.Error, action string) string{
 			return fmt.Sprintf("run 'storectl wait %s --for deleted' to keep waiting", e.Store)
 		}
 		return fmt.Sprintf("run 'storectl create %s' to resume, or 'storectl delete %s --yes' to remove it", e.Store, e.Store)
+	},
+
+	backup.ReasonNotRunning: func(e *store.Error, _ string) string {
+		return fmt.Sprintf("run 'storectl get %s' to see why", e.Store)
+	},
+	backup.ReasonTargetExists: func(*store.Error, string) string {
+		return "restore into another store with --into NAME, or over this one with --force (which backs it up first)"
 	},
 
 	// A component that failed, in the cluster's words.

@@ -130,6 +130,8 @@ in that order of precedence.`,
 		NewCmdCredentials(f, nil),
 		NewCmdLogs(f, nil),
 		NewCmdEvents(f, nil),
+		NewCmdBackup(f, nil),
+		NewCmdRestore(f, nil),
 	} {
 		c.GroupID = "stores"
 		cmd.AddCommand(c)

@@ -190,6 +190,8 @@ type AuditRecordView struct {
 	Reason          string  `json:"reason"`
 	DurationSeconds float64 `json:"durationSeconds"`
 	ChartVersion    string  `json:"chartVersion"`
+	// Artifact is the file the action wrote (a backup archive), when there is one.
+	Artifact *audit.Artifact `json:"artifact,omitempty"`
 
 	at       time.Time
 	duration time.Duration
@@ -205,8 +207,8 @@ func newAuditList(recs []audit.Record) AuditList {
 			ID: r.ID, Time: rfc3339(r.Time), Actor: r.Actor, Server: r.Server, Context: r.Context,
 			Action: r.Action, Store: r.Store, Outcome: r.Outcome, Error: r.Error, Reason: r.Reason,
 			DurationSeconds: float64(r.Duration.Round(time.Millisecond)) / float64(time.Second),
-			ChartVersion:    r.ChartVersion,
-			at:              r.Time, duration: r.Duration,
+			ChartVersion:    r.ChartVersion, Artifact: r.Artifact,
+			at: r.Time, duration: r.Duration,
 		})
 	}
 	return out

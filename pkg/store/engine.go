@@ -108,6 +108,9 @@ func New(o Options) (*Engine, error) {
 	return e, nil
 }
 
+// Settings returns the settings the engine creates stores with.
+func (e *Engine) Settings() Settings { return e.settings }
+
 // URLs returns the store URL and admin URL for name under the engine's
 // settings: https when a TLS issuer is configured.
 func (e *Engine) URLs(name string) (string, string) {
