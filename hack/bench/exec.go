@@ -59,10 +59,16 @@ func (b *bench) helmRun(ctx context.Context, args ...string) (runResult, error) 
 
 // counted runs a tool through the counting proxy and returns how many API requests it made.
 func (b *bench) counted(ctx context.Context, bin string, args ...string) (int, error) {
+	n, _, err := b.countedPaths(ctx, bin, args...)
+	return n, err
+}
+
+// countedPaths is counted with the requests themselves.
+func (b *bench) countedPaths(ctx context.Context, bin string, args ...string) (int, []string, error) {
 	b.proxy.reset()
 	if _, err := b.run(ctx, b.proxy.kubeconfig, bin, args...); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	n, _ := b.proxy.count()
-	return n, nil
+	n, paths := b.proxy.count()
+	return n, paths, nil
 }

@@ -73,9 +73,9 @@ func (b *bench) runTrace(ctx context.Context, args []string) (float64, error) {
 	}
 	var sum float64
 	for _, l := range strings.Split(string(data), "\n") {
-		// init pkg @0.5 ms, 0.012 ms clock, 0 bytes, 0 allocs
+		// init <package> @0.5 ms, 0.012 ms clock, 0 bytes, 0 allocs
 		f := strings.Fields(l)
-		if len(f) >= 6 && f[0] == "init" && f[5] == "clock," {
+		if len(f) >= 7 && f[0] == "init" && f[6] == "clock," {
 			v, _ := strconv.ParseFloat(f[4], 64)
 			sum += v
 		}

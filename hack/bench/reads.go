@@ -19,7 +19,7 @@ func (b *bench) readsAt(ctx context.Context, n int) error {
 		measure     string
 		ours, their []string
 	}{
-		{fmt.Sprintf("list, %d stores", n), []string{"list"}, []string{"list", "-A"}},
+		{fmt.Sprintf("list, %s", plural(n, "store")), []string{"list"}, []string{"list", "-A"}},
 		{fmt.Sprintf("get one store of %d", n), []string{"get", one}, []string{"status", one, "-n", "store-" + one}},
 	}
 	for _, c := range cmds {
@@ -37,10 +37,10 @@ func (b *bench) readsAt(ctx context.Context, n int) error {
 		}
 		row := &Row{Measure: c.measure, Storectl: tool("storectl "+c.ours[0], ours), Other: tool("helm "+c.their[0]+" "+c.their[1], theirs)}
 		var err error
-		if row.Storectl.Requests, err = b.counted(ctx, b.bin, c.ours...); err != nil {
+		if row.Storectl.Requests, row.Storectl.RequestPaths, err = b.countedPaths(ctx, b.bin, c.ours...); err != nil {
 			return err
 		}
-		if row.Other.Requests, err = b.counted(ctx, b.helm, c.their...); err != nil {
+		if row.Other.Requests, row.Other.RequestPaths, err = b.countedPaths(ctx, b.helm, c.their...); err != nil {
 			return err
 		}
 		b.judgeRead(row, c.ours[0], n)
@@ -61,4 +61,11 @@ func (b *bench) judgeRead(row *Row, cmd string, n int) {
 		row.Target = "≤ 60 ms"
 		row.Met = verdict(row.Storectl.MedianMs <= 60)
 	}
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -37,6 +37,8 @@ type Tool struct {
 	MedianMs   float64   `json:"medianMs"`
 	PeakRSSMiB float64   `json:"peakRssMiB,omitempty"`
 	Requests   int       `json:"apiRequests,omitempty"`
+	// RequestPaths are the requests of the counted run, method and path.
+	RequestPaths []string `json:"requestPaths,omitempty"`
 }
 
 // Row is one measure: storectl, and helm or a storectl baseline to compare with.
