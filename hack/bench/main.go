@@ -69,13 +69,22 @@ func run(ctx context.Context, o options) error {
 		{"list and get at half the fleet", func(ctx context.Context) error { return b.readsAt(ctx, max(o.stores/2, 2)) }},
 		{"list and get at the full fleet", func(ctx context.Context) error { return b.readsAt(ctx, o.stores) }},
 	}
+	start := time.Now()
+	var failed error
 	for _, s := range steps {
 		t := time.Now()
 		b.logf("%s ...", s.what)
 		if err := s.fn(ctx); err != nil {
-			return fmt.Errorf("%s: %w", s.what, err)
+			failed = fmt.Errorf("%s: %w", s.what, err)
+			break
 		}
+		b.res.Phases = append(b.res.Phases, Phase{Name: s.what, Seconds: time.Since(t).Seconds()})
 		b.logf("%s done in %s", s.what, time.Since(t).Round(100*time.Millisecond))
 	}
-	return b.report(o.jsonPath)
+	b.res.Seconds = time.Since(start).Seconds()
+	// What was measured is reported even when a later measure failed.
+	if err := b.report(o.jsonPath); err != nil {
+		return err
+	}
+	return failed
 }

@@ -18,6 +18,16 @@ type results struct {
 	Command     string    `json:"command"`
 	Started     time.Time `json:"started"`
 	Rows        []*Row    `json:"rows"`
+	// Seconds is how long the measures took, without building the tools and starting the
+	// sandbox; Phases splits it.
+	Seconds float64 `json:"seconds"`
+	Phases  []Phase `json:"phases"`
+}
+
+// Phase is how long one group of measures took.
+type Phase struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }
 
 // Machine describes where the bench ran.
@@ -122,6 +132,7 @@ func (b *bench) report(path string) error {
 	r := b.res
 	fmt.Printf("machine: %d CPUs (%s), %d GiB, load %s at start; %s; helm %s\n\n",
 		r.Machine.CPUs, r.Machine.CPUModel, r.Machine.MemoryGiB, r.Machine.LoadAvg, r.Machine.Go, r.HelmVersion)
+	fmt.Printf("measures took %s\n\n", (time.Duration(r.Seconds) * time.Second).Round(time.Second))
 	fmt.Println("| measure | storectl | compared with | ratio | target | met |")
 	fmt.Println("|---|---|---|---|---|---|")
 	for _, row := range r.Rows {
