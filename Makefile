@@ -16,7 +16,7 @@ GOTESTFLAGS ?=
 GOLANGCI_LINT_VERSION ?= v2.6.2
 GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
 
-.PHONY: all build build-e2e test unit e2e lint completions docs demo clean
+.PHONY: all build build-e2e test unit e2e lint completions docs demo bench clean
 
 all: build
 
@@ -58,6 +58,10 @@ docs:
 ## demo: start the sandbox cluster and run storectl against it for real
 demo: build
 	hack/demo.sh
+
+## bench: measure storectl against the helm CLI on a private sandbox, in under 10 minutes (docs/performance.md)
+bench:
+	$(GO) run ./hack/bench -json bin/bench.json
 
 ## golangci-lint: install the pinned golangci-lint
 $(GOLANGCI_LINT):

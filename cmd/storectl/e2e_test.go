@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -240,6 +241,10 @@ func TestLifecycleThroughTheBinary(t *testing.T) {
 	want := []string{
 		"create " + a + " succeeded", "create " + b + " succeeded", "create " + a + " failed",
 		"delete " + a + " succeeded", "delete " + b + " succeeded",
+	}
+	if len(lines) == len(want) {
+		// The two stores are deleted together: their records come in the order they end.
+		sort.Strings(lines[3:])
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit log:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))

@@ -158,9 +158,9 @@ func TestDeleteFlags(t *testing.T) {
 		wantCode int
 	}{
 		{name: "yes without terminal", args: []string{"a", "b", "a", "--yes", "--wait=false", "--timeout", "2m", "--ignore-not-found"},
-			want: &DeleteOptions{Names: []string{"a", "b"}, Yes: true, Wait: false, Timeout: 2 * time.Minute, IgnoreNotFound: true}},
+			want: &DeleteOptions{Names: []string{"a", "b"}, Yes: true, Wait: false, Timeout: 2 * time.Minute, IgnoreNotFound: true, Parallel: defaultDeleteParallel}},
 		{name: "no terminal refuses", args: []string{"a"}, wantCode: ExitUsage},
-		{name: "terminal may ask", tty: true, args: []string{"a"}, want: &DeleteOptions{Names: []string{"a"}, Wait: true}},
+		{name: "terminal may ask", tty: true, args: []string{"a"}, want: &DeleteOptions{Names: []string{"a"}, Wait: true, Parallel: defaultDeleteParallel}},
 		{name: "no names", args: []string{"--yes"}, wantCode: ExitUsage},
 		{name: "invalid name", args: []string{"ok", "../etc", "--yes"}, wantCode: ExitUsage},
 	}
