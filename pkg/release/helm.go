@@ -62,6 +62,11 @@ type Helm struct {
 	memMu sync.Mutex
 	mem   map[string]*driver.Memory
 	kc    helmkube.Interface
+
+	// The chart's version, read once (ChartVersion).
+	versionOnce sync.Once
+	version     string
+	versionErr  error
 }
 
 var _ Manager = (*Helm)(nil)

@@ -80,6 +80,9 @@ type Store struct {
 	Chart         string      `json:"chart,omitempty"`
 	ChartVersion  string      `json:"chartVersion,omitempty"`
 	AppVersion    string      `json:"appVersion,omitempty"`
+	// UpgradeAvailable is the chart version an upgrade by this storectl would move the
+	// store to, when it is newer than ChartVersion.
+	UpgradeAvailable string `json:"upgradeAvailable,omitempty"`
 	Revision      int         `json:"revision"`
 	ReleaseStatus string      `json:"releaseStatus,omitempty"`
 	ReadyPods     int         `json:"readyPods"`
