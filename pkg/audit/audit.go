@@ -68,6 +68,14 @@ type Record struct {
 	Duration time.Duration `json:"duration"`
 	// ChartVersion is the version of the chart the action installed or found.
 	ChartVersion string `json:"chartVersion,omitempty"`
+	// RevisionBefore and RevisionAfter are the store's release revisions before and after
+	// an upgrade or a rollback (RevisionAfter is 0 when none was made).
+	RevisionBefore int `json:"revisionBefore,omitempty"`
+	RevisionAfter  int `json:"revisionAfter,omitempty"`
+	// VersionsBefore and VersionsAfter are the component versions (WordPress, WooCommerce,
+	// MariaDB) before and after an upgrade or a rollback.
+	VersionsBefore map[string]string `json:"versionsBefore,omitempty"`
+	VersionsAfter  map[string]string `json:"versionsAfter,omitempty"`
 }
 
 // Filter selects records in Query. Zero fields match everything.

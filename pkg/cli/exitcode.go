@@ -23,6 +23,7 @@ const (
 	ExitUnreachable   = 6
 	ExitUnauthorized  = 7
 	ExitLimitReached  = 8
+	ExitRefused       = 9
 	ExitInterrupted   = 130
 )
 
@@ -43,6 +44,7 @@ var ExitCodes = []ExitCodeDoc{
 	{ExitUnreachable, "the cluster's API server cannot be reached, or gave no answer before --timeout"},
 	{ExitUnauthorized, "the cluster rejected the credentials or denied permission"},
 	{ExitLimitReached, "the maximum number of stores (max-stores) is reached"},
+	{ExitRefused, "upgrade or rollback refused before any change: it would run WordPress, WooCommerce or MariaDB older than the store's data has run, the store is not Ready (--force overrides either), or another storectl is changing the store"},
 	{ExitInterrupted, "interrupted by SIGINT (Ctrl-C) or SIGTERM"},
 }
 
@@ -54,6 +56,8 @@ func ExitCode(err error) int {
 		return ExitOK
 	case errors.Is(err, store.ErrInterrupted), errors.Is(err, context.Canceled):
 		return ExitInterrupted
+	case errors.Is(err, store.ErrRefused):
+		return ExitRefused
 	case errors.As(err, &ue), errors.Is(err, store.ErrInvalidName), errors.Is(err, store.ErrUnknownType), errors.Is(err, store.ErrInvalidValues),
 		errors.Is(err, config.ErrInvalidConfig), kube.Classify(err) == kube.KindConfig:
 		return ExitUsage

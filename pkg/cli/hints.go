@@ -76,6 +76,16 @@ var reasonHints = map[string]func(e *store.Error, action string) string{
 		return "apply docs/rbac.yaml and bind its ClusterRole storectl to your identity (see docs/rbac.md)"
 	},
 	store.ReasonInstallFailed: func(e *store.Error, _ string) string { return retry(e.Store) },
+	store.ReasonDowngrade: func(e *store.Error, _ string) string {
+		return fmt.Sprintf("keep %s at the version its data has run; to go back, restore the store's data from a backup made before the upgrade, "+
+			"or pass --force to run the older version over the newer data (see 'storectl history %s')", e.Component, e.Store)
+	},
+	store.ReasonNotReady: func(e *store.Error, _ string) string {
+		return fmt.Sprintf("see what is not ready with 'storectl get %s' and fix it first, or pass --force to change the store anyway", e.Store)
+	},
+	store.ReasonNoRevision: func(e *store.Error, _ string) string {
+		return fmt.Sprintf("list the revisions the store keeps with 'storectl history %s'", e.Store)
+	},
 	"ReleaseFailed":           func(e *store.Error, _ string) string { return retry(e.Store) },
 	store.ReasonDrift: func(e *store.Error, _ string) string {
 		return fmt.Sprintf("run 'storectl create %s' to re-apply the release (it keeps the values the store was created with "+

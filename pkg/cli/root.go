@@ -131,6 +131,9 @@ in that order of precedence.`,
 		NewCmdDelete(f, nil),
 		NewCmdWait(f, nil),
 		NewCmdCredentials(f, nil),
+		NewCmdUpgrade(f, nil),
+		NewCmdRollback(f, nil),
+		NewCmdHistory(f, nil),
 	} {
 		c.GroupID = "stores"
 		cmd.AddCommand(c)
