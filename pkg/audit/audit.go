@@ -74,8 +74,15 @@ type Record struct {
 	RevisionAfter  int `json:"revisionAfter,omitempty"`
 	// VersionsBefore and VersionsAfter are the component versions (WordPress, WooCommerce,
 	// MariaDB) before and after an upgrade or a rollback.
-	VersionsBefore map[string]string `json:"versionsBefore,omitempty"`
-	VersionsAfter  map[string]string `json:"versionsAfter,omitempty"`
+	VersionsBefore *Versions `json:"versionsBefore,omitempty"`
+	VersionsAfter  *Versions `json:"versionsAfter,omitempty"`
+}
+
+// Versions are a store's component versions, as an upgrade or a rollback found and left them.
+type Versions struct {
+	WordPress   string `json:"wordpress,omitempty"`
+	WooCommerce string `json:"woocommerce,omitempty"`
+	MariaDB     string `json:"mariadb,omitempty"`
 }
 
 // Filter selects records in Query. Zero fields match everything.

@@ -241,7 +241,7 @@ func recordChange(ctx context.Context, f *Factory, action, name string, run func
 		}
 		r.ChartVersion = res.ChartAfter
 		r.RevisionBefore, r.RevisionAfter = res.RevisionBefore, res.RevisionAfter
-		r.VersionsBefore, r.VersionsAfter = res.VersionsBefore.Map(), res.VersionsAfter.Map()
+		r.VersionsBefore, r.VersionsAfter = auditVersions(res.VersionsBefore), auditVersions(res.VersionsAfter)
 	})
 	if aerr != nil {
 		st := f.IOStreams.StderrStyles()
@@ -249,4 +249,11 @@ func recordChange(ctx context.Context, f *Factory, action, name string, run func
 			st.Warn.Render("Warning:"), action, name, aerr)
 	}
 	return res, err
+}
+
+func auditVersions(v store.Versions) *audit.Versions {
+	if v == (store.Versions{}) {
+		return nil
+	}
+	return &audit.Versions{WordPress: v.WordPress, WooCommerce: v.WooCommerce, MariaDB: v.MariaDB}
 }

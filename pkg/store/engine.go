@@ -58,12 +58,6 @@ type Releases interface {
 	Uninstall(ctx context.Context, namespace, name string, timeout time.Duration) error
 	MarkFailed(ctx context.Context, namespace, name, reason string) (*release.Release, error)
 	Finalize(ctx context.Context, namespace, name, description string) (*release.Release, error)
-	// Revisions returns every stored revision with its values and manifest (upgrade, history).
-	Revisions(ctx context.Context, namespace, name string) ([]release.Revision, error)
-	// Plan renders what applying would make with the chart this storectl installs.
-	Plan(ctx context.Context, o release.ApplyOptions) (*release.Revision, error)
-	// ChartVersion is the version of the chart this storectl installs.
-	ChartVersion() (string, error)
 }
 
 // Engine runs store operations against one cluster. It is safe for

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/storectl/storectl/pkg/release"
@@ -31,7 +32,11 @@ func (e *Engine) History(ctx context.Context, name string) ([]HistoryEntry, erro
 	if _, err := e.storeNamespace(ctx, name); err != nil {
 		return nil, err
 	}
-	revs, err := e.rel.Revisions(ctx, Namespace(name), name)
+	cr, err := e.changeReleases(name)
+	if err != nil {
+		return nil, err
+	}
+	revs, err := cr.Revisions(ctx, Namespace(name), name)
 	if errors.Is(err, release.ErrNotFound) {
 		return []HistoryEntry{}, nil
 	}
@@ -67,7 +72,11 @@ func operationOf(r *release.Revision) (string, int) {
 
 // upgradeAvailable returns this storectl's chart version when it is newer than version.
 func (e *Engine) upgradeAvailable(version string) string {
-	mine, err := e.rel.ChartVersion()
+	cr, ok := e.rel.(changeReleases)
+	if !ok {
+		return ""
+	}
+	mine, err := cr.ChartVersion()
 	if err != nil || version == "" {
 		return ""
 	}
@@ -85,4 +94,25 @@ func semverCore(v string) string {
 		}
 	}
 	return v
+}
+
+// changeReleases is what upgrade, rollback and history need of the release backend beyond
+// Releases; pkg/release's Helm implements it.
+type changeReleases interface {
+	// Revisions returns every stored revision with its values and manifest, oldest first.
+	Revisions(ctx context.Context, namespace, name string) ([]release.Revision, error)
+	// Plan renders what applying would make with the chart this storectl installs.
+	Plan(ctx context.Context, o release.ApplyOptions) (*release.Revision, error)
+	// ChartVersion is the version of the chart this storectl installs.
+	ChartVersion() (string, error)
+}
+
+var _ changeReleases = (*release.Helm)(nil)
+
+func (e *Engine) changeReleases(name string) (changeReleases, error) {
+	cr, ok := e.rel.(changeReleases)
+	if !ok {
+		return nil, fmt.Errorf("store %s: the release backend keeps no revisions to upgrade from", name)
+	}
+	return cr, nil
 }

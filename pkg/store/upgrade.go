@@ -202,7 +202,11 @@ func (e *Engine) planChange(ctx context.Context, w *watcher, c change) (*changeP
 	if snap.Release == nil {
 		return nil, nil, &Error{Err: ErrRefused, Store: c.name, Reason: ReasonNotReady, Message: "the store has no release revision yet"}
 	}
-	revs, err := e.rel.Revisions(ctx, Namespace(c.name), c.name)
+	cr, err := e.changeReleases(c.name)
+	if err != nil {
+		return nil, nil, err
+	}
+	revs, err := cr.Revisions(ctx, Namespace(c.name), c.name)
 	if err != nil {
 		return nil, nil, clusterErr(ctx, c.name, "read the release history", err)
 	}
@@ -217,7 +221,7 @@ func (e *Engine) planChange(ctx context.Context, w *watcher, c change) (*changeP
 	if p.values, err = stampOperation(p.values, c.operation, source); err != nil {
 		return p, nil, err
 	}
-	if p.target, err = e.rel.Plan(ctx, release.ApplyOptions{Name: c.name, Namespace: Namespace(c.name), Values: p.values}); err != nil {
+	if p.target, err = cr.Plan(ctx, release.ApplyOptions{Name: c.name, Namespace: Namespace(c.name), Values: p.values}); err != nil {
 		return p, nil, applyErr(ctx, c.name, err)
 	}
 	res := newChangeResult(c, p)
