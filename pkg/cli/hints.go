@@ -86,7 +86,7 @@ var reasonHints = map[string]func(e *store.Error, action string) string{
 	store.ReasonNoRevision: func(e *store.Error, _ string) string {
 		return fmt.Sprintf("list the revisions the store keeps with 'storectl history %s'", e.Store)
 	},
-	"ReleaseFailed":           func(e *store.Error, _ string) string { return retry(e.Store) },
+	"ReleaseFailed": func(e *store.Error, _ string) string { return retry(e.Store) },
 	store.ReasonDrift: func(e *store.Error, _ string) string {
 		return fmt.Sprintf("run 'storectl create %s' to re-apply the release (it keeps the values the store was created with "+
 			"unless you give --set/--values)", e.Store)
