@@ -192,6 +192,12 @@ type AuditRecordView struct {
 	DurationSeconds float64 `json:"durationSeconds"`
 	ChartVersion    string  `json:"chartVersion"`
 
+	// RevisionBefore and RevisionAfter, VersionsBefore and VersionsAfter: upgrade and rollback only.
+	RevisionBefore int             `json:"revisionBefore,omitempty"`
+	RevisionAfter  int             `json:"revisionAfter,omitempty"`
+	VersionsBefore *audit.Versions `json:"versionsBefore,omitempty"`
+	VersionsAfter  *audit.Versions `json:"versionsAfter,omitempty"`
+
 	at       time.Time
 	duration time.Duration
 }
@@ -207,7 +213,9 @@ func newAuditList(recs []audit.Record) AuditList {
 			Action: r.Action, Store: r.Store, Outcome: r.Outcome, Error: r.Error,
 			DurationSeconds: float64(r.Duration.Round(time.Millisecond)) / float64(time.Second),
 			ChartVersion:    r.ChartVersion,
-			at:              r.Time, duration: r.Duration,
+			RevisionBefore:  r.RevisionBefore, RevisionAfter: r.RevisionAfter,
+			VersionsBefore: r.VersionsBefore, VersionsAfter: r.VersionsAfter,
+			at: r.Time, duration: r.Duration,
 		})
 	}
 	return out
