@@ -104,11 +104,17 @@ func TestKilledUpgradeConverges(t *testing.T) {
 		seen func(stderr string) bool
 	}{
 		{"right after start", func(string) bool { return true }},
-		{"while WordPress rolls", func(s string) bool { return strings.Contains(s, "step=wordpress state=running") }},
+		{"while the new revision rolls out", func(s string) bool {
+			i := strings.Index(s, "upgrade: revision")
+			return i >= 0 && strings.Contains(s[i:], "step=wordpress")
+		}},
 	} {
 		p := r.start("upgrade", name, "--set", "wordpress.podAnnotations.sandbox\\.storectl\\.dev/ready-delay=20s",
 			"--set", "wordpress.podAnnotations.round="+string(rune('a'+i)))
 		eventually(t, time.Minute, point.what, func() bool { return point.seen(p.stderr.String()) })
+		if i > 0 {
+			time.Sleep(2 * time.Second) // Helm is applying; the new pods wait out their ready delay
+		}
 		r.signal(p, syscall.SIGKILL)
 		res := r.run("upgrade", name, "-o", "json")
 		if res.code != 0 {
@@ -150,7 +156,7 @@ func TestFleetUpgradeGoesPastAFailure(t *testing.T) {
 	if res.code == 0 {
 		t.Fatalf("an upgrade into a crash loop succeeded:\n%s", res.stderr)
 	}
-	res = r.run(append([]string{"upgrade", "--parallel", "3", "--yes", "-o", "json", "--set", "wordpress.podAnnotations.fleet=1"}, names...)...)
+	res = r.run(append([]string{"upgrade", "--parallel", "3", "--yes", "-o", "json", "--set", "wordpress.podAnnotations.fleet=yes"}, names...)...)
 	if res.code == 0 {
 		t.Errorf("fleet upgrade with a failing store exited 0")
 	}
