@@ -73,6 +73,21 @@ type Record struct {
 	ChartVersion string `json:"chartVersion,omitempty"`
 	// Artifact is the file the action wrote, if any (a backup archive).
 	Artifact *Artifact `json:"artifact,omitempty"`
+	// RevisionBefore and RevisionAfter are the store's release revisions before and after
+	// an upgrade or a rollback (RevisionAfter is 0 when none was made).
+	RevisionBefore int `json:"revisionBefore,omitempty"`
+	RevisionAfter  int `json:"revisionAfter,omitempty"`
+	// VersionsBefore and VersionsAfter are the component versions (WordPress, WooCommerce,
+	// MariaDB) before and after an upgrade or a rollback.
+	VersionsBefore *Versions `json:"versionsBefore,omitempty"`
+	VersionsAfter  *Versions `json:"versionsAfter,omitempty"`
+}
+
+// Versions are a store's component versions, as an upgrade or a rollback found and left them.
+type Versions struct {
+	WordPress   string `json:"wordpress,omitempty"`
+	WooCommerce string `json:"woocommerce,omitempty"`
+	MariaDB     string `json:"mariadb,omitempty"`
 }
 
 // Filter selects records in Query. Zero fields match everything.

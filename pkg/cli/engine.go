@@ -12,7 +12,11 @@ import (
 
 // newEngine builds the store engine over the embedded chart for one cluster.
 func newEngine(cfg *config.Config, c *kube.Clients, now func() time.Time) (Engine, error) {
-	rm, err := release.NewHelm(release.HelmOptions{Client: c.Interface, Getter: c.Getter, Chart: charts.Load})
+	chart := release.ChartLoader(charts.Load)
+	if testChart != nil {
+		chart = testChart(chart)
+	}
+	rm, err := release.NewHelm(release.HelmOptions{Client: c.Interface, Getter: c.Getter, Chart: chart})
 	if err != nil {
 		return nil, err
 	}
@@ -36,6 +40,10 @@ func newEngine(cfg *config.Config, c *kube.Clients, now func() time.Time) (Engin
 // production values. Only a build with the e2e tag sets it
 // (testtimings_e2e.go); every other build runs the engine's defaults.
 var testTimings func(*store.Options) error
+
+// testChart, when set, replaces the embedded chart, so that end-to-end tests can play a
+// newer storectl with a copied chart. Only a build with the e2e tag sets it (testchart_e2e.go).
+var testChart func(release.ChartLoader) release.ChartLoader
 
 // settingsFrom maps the configuration onto the engine's settings.
 func settingsFrom(cfg *config.Config) store.Settings {

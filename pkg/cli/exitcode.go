@@ -45,7 +45,7 @@ var ExitCodes = []ExitCodeDoc{
 	{ExitUnreachable, "the cluster's API server cannot be reached, or gave no answer before --timeout"},
 	{ExitUnauthorized, "the cluster rejected the credentials or denied permission"},
 	{ExitLimitReached, "the maximum number of stores (max-stores) is reached"},
-	{ExitRefused, "restore refused the archive: damaged, incomplete, or newer than the store it would go into; nothing was changed"},
+	{ExitRefused, "refused before any change, to protect the store's data: an upgrade or rollback to WordPress, WooCommerce or MariaDB older than the data has run, of a store that is not Ready (--force overrides either), or of a store another storectl is changing; a restore of an archive that is damaged, incomplete, or newer than its target"},
 	{ExitInterrupted, "interrupted by SIGINT (Ctrl-C) or SIGTERM"},
 }
 
@@ -57,6 +57,8 @@ func ExitCode(err error) int {
 		return ExitOK
 	case errors.Is(err, store.ErrInterrupted), errors.Is(err, context.Canceled):
 		return ExitInterrupted
+	case errors.Is(err, store.ErrRefused):
+		return ExitRefused
 	case errors.As(err, &ue), errors.Is(err, store.ErrInvalidName), errors.Is(err, store.ErrUnknownType), errors.Is(err, store.ErrInvalidValues),
 		errors.Is(err, config.ErrInvalidConfig), kube.Classify(err) == kube.KindConfig:
 		return ExitUsage

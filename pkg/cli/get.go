@@ -144,6 +144,9 @@ func describeStore(w io.Writer, st output.Styles, c output.Cells, v StoreView, w
 		chart += " (app " + v.AppVersion + ")"
 	}
 	field("Chart", chart)
+	if v.UpgradeAvailable != "" {
+		field("Upgrade", "chart "+v.UpgradeAvailable+" available (storectl upgrade "+v.Name+")")
+	}
 	field("Pods ready", fmt.Sprintf("%d/%d", v.ReadyPods, v.TotalPods))
 	field("Background", backgroundText(st, c, v.Background))
 	field("Mail", mailText(v.Mail))

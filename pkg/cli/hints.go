@@ -78,6 +78,16 @@ var reasonHints = map[string]func(e *store.Error, action string) string{
 	},
 	store.ReasonInstallFailed: func(e *store.Error, _ string) string { return retry(e.Store) },
 	"ReleaseFailed":           func(e *store.Error, _ string) string { return retry(e.Store) },
+	store.ReasonDowngrade: func(e *store.Error, _ string) string {
+		return fmt.Sprintf("keep %s at the version its data has run; to go back, restore the store's data from a backup made before the upgrade, "+
+			"or pass --force to run the older version over the newer data (see 'storectl history %s')", e.Component, e.Store)
+	},
+	store.ReasonNotReady: func(e *store.Error, _ string) string {
+		return fmt.Sprintf("see what is not ready with 'storectl get %s' and fix it first, or pass --force to change the store anyway", e.Store)
+	},
+	store.ReasonNoRevision: func(e *store.Error, _ string) string {
+		return fmt.Sprintf("list the revisions the store keeps with 'storectl history %s'", e.Store)
+	},
 	store.ReasonDrift: func(e *store.Error, _ string) string {
 		return fmt.Sprintf("run 'storectl create %s' to re-apply the release (it keeps the values the store was created with "+
 			"unless you give --set/--values)", e.Store)
@@ -95,6 +105,8 @@ var reasonHints = map[string]func(e *store.Error, action string) string{
 			return fmt.Sprintf("run 'storectl delete %s --yes' again to finish", e.Store)
 		case "wait-deleted":
 			return fmt.Sprintf("run 'storectl wait %s --for deleted' to keep waiting", e.Store)
+		case "upgrade", "rollback":
+			return fmt.Sprintf("run 'storectl %s %s' again to finish; the previous revision serves until the new one is Ready", action, e.Store)
 		}
 		return fmt.Sprintf("run 'storectl create %s' to resume, or 'storectl delete %s --yes' to remove it", e.Store, e.Store)
 	},

@@ -132,6 +132,9 @@ in that order of precedence.`,
 		NewCmdEvents(f, nil),
 		NewCmdBackup(f, nil),
 		NewCmdRestore(f, nil),
+		NewCmdUpgrade(f, nil),
+		NewCmdRollback(f, nil),
+		NewCmdHistory(f, nil),
 	} {
 		c.GroupID = "stores"
 		cmd.AddCommand(c)

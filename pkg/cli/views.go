@@ -14,26 +14,28 @@ import (
 // StoreView is the stable -o json/yaml shape of a store (create, list, get, wait). Every key
 // is always present; lists are [] when empty; times are RFC3339 in UTC.
 type StoreView struct {
-	Name          string          `json:"name"`
-	Type          string          `json:"type"`
-	Namespace     string          `json:"namespace"`
-	Status        string          `json:"status"`
-	Reason        string          `json:"reason"`
-	Message       string          `json:"message"`
-	URL           string          `json:"url"`
-	AdminURL      string          `json:"adminUrl"`
-	Chart         string          `json:"chart"`
-	ChartVersion  string          `json:"chartVersion"`
-	AppVersion    string          `json:"appVersion"`
-	Revision      int             `json:"revision"`
-	ReleaseStatus string          `json:"releaseStatus"`
-	ReadyPods     int             `json:"readyPods"`
-	TotalPods     int             `json:"totalPods"`
-	Components    []ComponentView `json:"components"`
-	Background    BackgroundView  `json:"background"`
-	Mail          string          `json:"mail"`
-	Events        []EventView     `json:"events"`
-	CreatedAt     string          `json:"createdAt"`
+	Name         string `json:"name"`
+	Type         string `json:"type"`
+	Namespace    string `json:"namespace"`
+	Status       string `json:"status"`
+	Reason       string `json:"reason"`
+	Message      string `json:"message"`
+	URL          string `json:"url"`
+	AdminURL     string `json:"adminUrl"`
+	Chart        string `json:"chart"`
+	ChartVersion string `json:"chartVersion"`
+	AppVersion   string `json:"appVersion"`
+	// UpgradeAvailable is the chart version `storectl upgrade` would move the store to, "" when none is newer.
+	UpgradeAvailable string          `json:"upgradeAvailable"`
+	Revision         int             `json:"revision"`
+	ReleaseStatus    string          `json:"releaseStatus"`
+	ReadyPods        int             `json:"readyPods"`
+	TotalPods        int             `json:"totalPods"`
+	Components       []ComponentView `json:"components"`
+	Background       BackgroundView  `json:"background"`
+	Mail             string          `json:"mail"`
+	Events           []EventView     `json:"events"`
+	CreatedAt        string          `json:"createdAt"`
 
 	created time.Time
 }
@@ -82,7 +84,7 @@ func newStoreView(s *store.Store) StoreView {
 	v := StoreView{
 		Name: s.Name, Type: s.Type, Namespace: s.Namespace, Status: string(s.Phase),
 		Reason: s.Reason, Message: s.Message, URL: s.URL, AdminURL: s.AdminURL,
-		Chart: s.Chart, ChartVersion: s.ChartVersion, AppVersion: s.AppVersion,
+		Chart: s.Chart, ChartVersion: s.ChartVersion, AppVersion: s.AppVersion, UpgradeAvailable: s.UpgradeAvailable,
 		Revision: s.Revision, ReleaseStatus: s.ReleaseStatus,
 		ReadyPods: s.ReadyPods, TotalPods: s.TotalPods,
 		Components: []ComponentView{}, Events: []EventView{},
@@ -126,11 +128,11 @@ func statusText(st output.Styles, v StoreView) string {
 }
 
 // Table implements output.Tabular: NAME TYPE STATUS URL AGE, and for wide NAMESPACE CHART
-// REVISION READY CREATED.
+// REVISION READY UPGRADE (the chart version an upgrade would move to) CREATED.
 func (l StoreList) Table(c output.Cells, wide bool) ([]string, [][]string) {
 	headers := []string{"NAME", "TYPE", "STATUS", "URL", "AGE"}
 	if wide {
-		headers = append(headers, "NAMESPACE", "CHART", "REVISION", "READY", "CREATED")
+		headers = append(headers, "NAMESPACE", "CHART", "REVISION", "READY", "UPGRADE", "CREATED")
 	}
 	rows := make([][]string, 0, len(l))
 	for _, v := range l {
@@ -141,7 +143,7 @@ func (l StoreList) Table(c output.Cells, wide bool) ([]string, [][]string) {
 				chart += "-" + v.ChartVersion
 			}
 			row = append(row, v.Namespace, orNone(chart), strconv.Itoa(v.Revision),
-				fmt.Sprintf("%d/%d", v.ReadyPods, v.TotalPods), output.Timestamp(v.created))
+				fmt.Sprintf("%d/%d", v.ReadyPods, v.TotalPods), orNone(v.UpgradeAvailable), output.Timestamp(v.created))
 		}
 		rows = append(rows, row)
 	}
@@ -193,6 +195,12 @@ type AuditRecordView struct {
 	// Artifact is the file the action wrote (a backup archive), when there is one.
 	Artifact *audit.Artifact `json:"artifact,omitempty"`
 
+	// RevisionBefore and RevisionAfter, VersionsBefore and VersionsAfter: upgrade and rollback only.
+	RevisionBefore int             `json:"revisionBefore,omitempty"`
+	RevisionAfter  int             `json:"revisionAfter,omitempty"`
+	VersionsBefore *audit.Versions `json:"versionsBefore,omitempty"`
+	VersionsAfter  *audit.Versions `json:"versionsAfter,omitempty"`
+
 	at       time.Time
 	duration time.Duration
 }
@@ -208,6 +216,8 @@ func newAuditList(recs []audit.Record) AuditList {
 			Action: r.Action, Store: r.Store, Outcome: r.Outcome, Error: r.Error, Reason: r.Reason,
 			DurationSeconds: float64(r.Duration.Round(time.Millisecond)) / float64(time.Second),
 			ChartVersion:    r.ChartVersion, Artifact: r.Artifact,
+			RevisionBefore:  r.RevisionBefore, RevisionAfter: r.RevisionAfter,
+			VersionsBefore: r.VersionsBefore, VersionsAfter: r.VersionsAfter,
 			at: r.Time, duration: r.Duration,
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -57,6 +58,11 @@ type Helm struct {
 
 	// backend replaces the cluster, for tests (see releasetest).
 	backend *Backend
+
+	// The chart's version, read once (ChartVersion).
+	versionOnce sync.Once
+	version     string
+	versionErr  error
 }
 
 // Backend stands in for a cluster: where release records are kept and what

@@ -26,6 +26,10 @@ var (
 	ErrInterrupted   = errors.New("interrupted")
 	ErrBusy          = errors.New("store is being changed by another storectl process")
 	ErrInvalidValues = errors.New("invalid values")
+	// ErrRefused means an upgrade or rollback was refused before anything changed: it
+	// would downgrade a component below what the store's data has seen, the store is not
+	// Ready, or another live process is changing it.
+	ErrRefused = errors.New("change refused")
 )
 
 // Reasons of the engine's own errors; a failed component carries the cluster's reason
@@ -50,6 +54,12 @@ const (
 	ReasonNotAStore            = "NotAStore"
 	ReasonCredentialsNotMade   = "CredentialsNotCreated"
 	ReasonBindingRefused       = "StoreBindingRefused"
+	// ReasonDowngrade: the change would run a component older than the store's data has seen.
+	ReasonDowngrade = "Downgrade"
+	// ReasonNotReady: the store is not Ready, so an upgrade could not be judged by its outcome.
+	ReasonNotReady = "NotReady"
+	// ReasonNoRevision: the revision asked for, or a revision to roll back to, does not exist.
+	ReasonNoRevision = "NoRevision"
 )
 
 // Refusals say why the cluster refused to create a component's pods (Reason FailedCreate).

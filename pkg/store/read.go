@@ -31,6 +31,7 @@ func (e *Engine) Get(ctx context.Context, name string) (*Store, error) {
 	}
 	st := e.storeFrom(snap, Compute(snap, e.ff))
 	st.Events = recentEvents(snap.Events, MaxEvents)
+	st.UpgradeAvailable = e.upgradeAvailable(st.ChartVersion)
 	return st, nil
 }
 
@@ -318,6 +319,7 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 	for _, s := range snaps {
 		st := e.storeFrom(*s, Compute(*s, e.ff))
 		st.Chart, st.ChartVersion, st.AppVersion = chartOf(*s)
+		st.UpgradeAvailable = e.upgradeAvailable(st.ChartVersion)
 		out = append(out, *st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -69,22 +69,25 @@ type Event struct {
 // Store is a store as read live from the cluster. Its JSON form is the
 // stable `-o json` shape.
 type Store struct {
-	Name          string      `json:"name"`
-	Type          string      `json:"type"`
-	Namespace     string      `json:"namespace"`
-	Phase         Phase       `json:"phase"`
-	Reason        string      `json:"reason,omitempty"`
-	Message       string      `json:"message,omitempty"`
-	URL           string      `json:"url"`
-	AdminURL      string      `json:"adminUrl"`
-	Chart         string      `json:"chart,omitempty"`
-	ChartVersion  string      `json:"chartVersion,omitempty"`
-	AppVersion    string      `json:"appVersion,omitempty"`
-	Revision      int         `json:"revision"`
-	ReleaseStatus string      `json:"releaseStatus,omitempty"`
-	ReadyPods     int         `json:"readyPods"`
-	TotalPods     int         `json:"totalPods"`
-	Components    []Component `json:"components"`
+	Name         string `json:"name"`
+	Type         string `json:"type"`
+	Namespace    string `json:"namespace"`
+	Phase        Phase  `json:"phase"`
+	Reason       string `json:"reason,omitempty"`
+	Message      string `json:"message,omitempty"`
+	URL          string `json:"url"`
+	AdminURL     string `json:"adminUrl"`
+	Chart        string `json:"chart,omitempty"`
+	ChartVersion string `json:"chartVersion,omitempty"`
+	AppVersion   string `json:"appVersion,omitempty"`
+	// UpgradeAvailable is the chart version an upgrade by this storectl would move the
+	// store to, when it is newer than ChartVersion.
+	UpgradeAvailable string      `json:"upgradeAvailable,omitempty"`
+	Revision         int         `json:"revision"`
+	ReleaseStatus    string      `json:"releaseStatus,omitempty"`
+	ReadyPods        int         `json:"readyPods"`
+	TotalPods        int         `json:"totalPods"`
+	Components       []Component `json:"components"`
 	// Background is the store's background processing (scheduled events).
 	Background Background `json:"background"`
 	// Mail is how the store sends mail: "off", or the SMTP server and sender.
