@@ -120,7 +120,9 @@ func (s *fakeStores) Settings() store.Settings { return store.Settings{Profile: 
 
 type fakeValues map[string]any
 
-func (v fakeValues) Values(context.Context, string, string, int) (map[string]any, error) { return v, nil }
+func (v fakeValues) Values(context.Context, string, string, int) (map[string]any, error) {
+	return v, nil
+}
 
 func runningPod(store, name, component string) *corev1.Pod {
 	return &corev1.Pod{

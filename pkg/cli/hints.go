@@ -118,6 +118,10 @@ var reasonHints = map[string]func(e *store.Error, action string) string{
 		return "restore into another store with --into NAME, or over this one with --force (which backs it up first)"
 	},
 
+	store.ReasonImmutableField: func(e *store.Error, _ string) string {
+		return fmt.Sprintf("the change cannot be applied in place; back the store up ('storectl backup %s'), then restore it into a new store with the new values", e.Store)
+	},
+
 	// A component that failed, in the cluster's words.
 	"InvalidImageName":  imageValuesHint,
 	"ErrImageNeverPull": imageValuesHint,

@@ -216,7 +216,7 @@ func newAuditList(recs []audit.Record) AuditList {
 			Action: r.Action, Store: r.Store, Outcome: r.Outcome, Error: r.Error, Reason: r.Reason,
 			DurationSeconds: float64(r.Duration.Round(time.Millisecond)) / float64(time.Second),
 			ChartVersion:    r.ChartVersion, Artifact: r.Artifact,
-			RevisionBefore:  r.RevisionBefore, RevisionAfter: r.RevisionAfter,
+			RevisionBefore: r.RevisionBefore, RevisionAfter: r.RevisionAfter,
 			VersionsBefore: r.VersionsBefore, VersionsAfter: r.VersionsAfter,
 			at: r.Time, duration: r.Duration,
 		})

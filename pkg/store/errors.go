@@ -54,6 +54,7 @@ const (
 	ReasonNotAStore            = "NotAStore"
 	ReasonCredentialsNotMade   = "CredentialsNotCreated"
 	ReasonBindingRefused       = "StoreBindingRefused"
+	ReasonImmutableField       = "ImmutableField"
 	// ReasonDowngrade: the change would run a component older than the store's data has seen.
 	ReasonDowngrade = "Downgrade"
 	// ReasonNotReady: the store is not Ready, so an upgrade could not be judged by its outcome.

@@ -50,14 +50,16 @@ func (e *Engine) migrateImmutable(ctx context.Context, name, manifest string) ([
 	var recreate []*unstructured.Unstructured
 	var refused []string
 	for _, want := range desired {
-		if len(kube.ImmutableFields(want)) == 0 {
+		// Hooks (the setup Job) are deleted by Helm before their next run, never patched.
+		if _, hook := want.GetAnnotations()["helm.sh/hook"]; hook || len(kube.ImmutableFields(want)) == 0 {
 			continue
 		}
 		live, err := e.liveObject(ctx, ns, want)
 		if err != nil {
 			return nil, clusterErr(ctx, name, "read "+ref(want), err)
 		}
-		if live == nil {
+		// Only the release's own objects are Helm's to patch, and so storectl's to migrate.
+		if live == nil || live.GetAnnotations()["meta.helm.sh/release-name"] != name {
 			continue
 		}
 		changed, err := kube.ImmutableChanges(live, want)
@@ -73,7 +75,7 @@ func (e *Engine) migrateImmutable(ctx context.Context, name, manifest string) ([
 		}
 	}
 	if len(refused) > 0 {
-		return nil, &Error{Err: ErrImmutableField, Store: name, Reason: "ImmutableField",
+		return nil, &Error{Err: ErrImmutableField, Store: name, Reason: ReasonImmutableField,
 			Message: "the new revision changes fields Kubernetes does not let change: " + strings.Join(refused, "; ")}
 	}
 	var migrated []string

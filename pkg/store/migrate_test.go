@@ -67,6 +67,7 @@ func renderedStatefulSet(t *testing.T, manifest, name string) *appsv1.StatefulSe
 				t.Fatal(err)
 			}
 			s.Namespace, s.UID = Namespace(name), "uid-old"
+			s.Annotations = map[string]string{"meta.helm.sh/release-name": name}
 			return &s
 		}
 	}
@@ -80,6 +81,13 @@ func withVersionLabels(s *appsv1.StatefulSet) *appsv1.StatefulSet {
 	tpl := &s.Spec.VolumeClaimTemplates[0]
 	tpl.Labels["helm.sh/chart"] = "woocommerce-0.1.0"
 	tpl.Labels["app.kubernetes.io/version"] = "11.1.2"
+	return s
+}
+
+// notHelms drops the annotation by which Helm marks its objects.
+func notHelms(s *appsv1.StatefulSet) *appsv1.StatefulSet {
+	s = s.DeepCopy()
+	s.Annotations = nil
 	return s
 }
 
@@ -113,10 +121,12 @@ func TestMigrateImmutable(t *testing.T) {
 		{"a store made with version labels on the claim template",
 			[]runtime.Object{serverDefaults(withVersionLabels(current)), dbPod, claim}, "StatefulSet/shop-mariadb", nil},
 		{"a store already on stable labels", []runtime.Object{serverDefaults(current), dbPod, claim}, "", nil},
+		{"an object of the namespace that is not the release's is left alone", []runtime.Object{notHelms(serverDefaults(withVersionLabels(current))), dbPod, claim}, "", nil},
 		{"a store whose StatefulSet an interrupted upgrade already deleted", []runtime.Object{dbPod, claim}, "", nil},
 		{"a change no re-creation can make is refused before anything is deleted",
 			[]runtime.Object{serverDefaults(withVersionLabels(current)), dbPod, claim, &corev1.PersistentVolumeClaim{
-				ObjectMeta: metav1.ObjectMeta{Name: name + "-wordpress", Namespace: Namespace(name)},
+				ObjectMeta: metav1.ObjectMeta{Name: name + "-wordpress", Namespace: Namespace(name),
+					Annotations: map[string]string{"meta.helm.sh/release-name": name}},
 				Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
 					StorageClassName: &fast}}},
 			"", ErrImmutableField},

@@ -159,6 +159,15 @@ func (e *Engine) change(ctx context.Context, c change) (*ChangeResult, error) {
 	if err != nil || c.dryRun || res.Unchanged {
 		return res, err
 	}
+	// Objects whose immutable fields the new revision changes are re-created first (the
+	// database StatefulSet of a store made with an older chart), keeping pods and claims.
+	migrated, err := e.migrateImmutable(ctx, op.name, p.target.Manifest)
+	if err != nil {
+		return res, err
+	}
+	for _, m := range migrated {
+		op.pt.report(ComponentDatabase, ProgressRunning, "re-creating "+m+", keeping its pod and volume claim")
+	}
 	for _, m := range upgradeMigrations {
 		if err := m(ctx, e.kube, MigrationInput{Name: op.name, Namespace: op.ns, From: p.current, To: p.target}); err != nil {
 			return res, clusterErr(ctx, op.name, "prepare the store's objects for the new revision", err)
