@@ -137,6 +137,7 @@ in that order of precedence.`,
 	}
 	for _, c := range []*cobra.Command{
 		NewCmdAudit(f, nil),
+		NewCmdConfig(f, nil),
 		NewCmdVersion(f, nil),
 		NewCmdCompletion(f),
 	} {
