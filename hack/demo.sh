@@ -38,7 +38,10 @@ if [[ -n "$limit" ]] && ((existing >= limit)); then
 fi
 
 # Whatever happens, the demo's store does not outlive the demo.
-cleanup() { "$storectl" delete "$store" --yes --ignore-not-found --wait=false >/dev/null 2>&1 || true; }
+deleted=false
+cleanup() {
+	"$deleted" || "$storectl" delete "$store" --yes --ignore-not-found --wait=false >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 
 step storectl create "$store" --type woocommerce
@@ -51,6 +54,7 @@ step storectl credentials "$store" -o json '| (password hidden)'
 "$storectl" credentials "$store" -o json | sed -E 's/("password": *")[^"]*"/\1<hidden>"/'
 step storectl delete "$store" --yes
 "$storectl" delete "$store" --yes
+deleted=true
 step storectl audit --store "$store"
 "$storectl" audit --store "$store"
 
