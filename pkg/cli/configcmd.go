@@ -31,9 +31,19 @@ func NewCmdConfig(f *Factory, runF func(*ConfigViewOptions) error) *cobra.Comman
 		Long: `Show storectl's own settings: the profile, domain, ingress, limits and paths it
 resolves from flags, STORECTL_* variables, the config file and the profile
 (docs/configuration.md). This is not the kubeconfig; kubectl config manages that.`,
-		Args: noArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %s", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+			}
+			return &UsageError{Err: errors.New(msg), Cmd: cmd.CommandPath()}
+		},
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
+	cmd.SuggestionsMinimumDistance = 2
 	cmd.AddCommand(newCmdConfigView(f, runF))
 	return cmd
 }

@@ -157,3 +157,15 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 var _ output.Tabular = ConfigView{}
+
+func TestConfigUnknownSubcommand(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, false)
+	h.f.Config = nil
+	if code := h.run("config", "vew"); code != ExitUsage {
+		t.Errorf("exit %d, want %d", code, ExitUsage)
+	}
+	if !strings.Contains(h.stderr(), `unknown command "vew" for storectl config (did you mean "view"?)`) {
+		t.Errorf("stderr: %s", h.stderr())
+	}
+}
