@@ -188,11 +188,7 @@ func (s *shellSession) send(keys string) {
 // shell handles keys in order, so the binding runs after the completion has finished.
 func (s *shellSession) complete(line string) string {
 	s.t.Helper()
-	s.send(line + "\t")
-	// Give the completion time to ask storectl before the next key, as a person would; the
-	// answer does not depend on it.
-	time.Sleep(300 * time.Millisecond)
-	s.send("\x18d")
+	s.send(line + "\t\x18d")
 	got, ok := s.nextLine(30*time.Second, true)
 	if !ok {
 		s.t.Fatalf("no line came back for %q within 30s; terminal:\n%s", line, s.screen())
