@@ -15,8 +15,11 @@ LDFLAGS   := -s -w \
 GOTESTFLAGS ?=
 GOLANGCI_LINT_VERSION ?= v2.6.2
 GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
+GORELEASER_VERSION ?= v2.15.1
+GORELEASER ?= $(shell $(GO) env GOPATH)/bin/goreleaser
+MAN_DIR   ?= bin/man
 
-.PHONY: all build build-e2e test unit e2e lint completions docs demo bench clean
+.PHONY: all build build-e2e test unit e2e lint completions docs man release-snapshot release-check demo bench clean
 
 all: build
 
@@ -55,6 +58,19 @@ completions:
 docs:
 	$(GO) run ./hack/gendocs docs/cli.md
 
+## man: generate the man pages (one per command) into $(MAN_DIR)
+man:
+	rm -rf $(MAN_DIR)
+	$(GO) run ./hack/genman $(MAN_DIR)
+
+## release-snapshot: build every release archive, package and checksum into dist/, without publishing
+release-snapshot: $(GORELEASER)
+	$(GORELEASER) release --snapshot --clean
+
+## release-check: validate .goreleaser.yaml
+release-check: $(GORELEASER)
+	$(GORELEASER) check
+
 ## demo: start the sandbox cluster and run storectl against it for real
 demo: build
 	hack/demo.sh
@@ -66,6 +82,10 @@ bench:
 ## golangci-lint: install the pinned golangci-lint
 $(GOLANGCI_LINT):
 	GOFLAGS=-mod=mod $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+## goreleaser: install the pinned goreleaser
+$(GORELEASER):
+	GOFLAGS=-mod=mod $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
 
 clean:
 	rm -rf bin dist

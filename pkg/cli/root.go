@@ -143,6 +143,7 @@ in that order of precedence.`,
 		NewCmdDoctor(f, nil),
 		NewCmdStats(f, nil),
 		NewCmdAudit(f, nil),
+		NewCmdConfig(f, nil),
 		NewCmdVersion(f, nil),
 		NewCmdCompletion(f),
 	} {
