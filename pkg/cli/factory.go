@@ -91,6 +91,8 @@ type Factory struct {
 const annotationNeedsDomain = "storectl.dev/needs-domain"
 
 // NewFactory wires the real dependencies.
+//
+//nolint:funlen // the lazy constructors of the factory, one after another
 func NewFactory(ios *output.IOStreams, build BuildInfo) *Factory {
 	f := &Factory{IOStreams: ios, Build: build, Now: time.Now}
 	f.Config = onceValue(func() (*config.Config, error) {

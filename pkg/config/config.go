@@ -219,6 +219,8 @@ func DefaultFilePath() string {
 // Every error wraps ErrInvalidConfig except a failure to read an existing file. When only the
 // values are invalid, Load returns the resolved Config along with the error so that callers
 // can still show it.
+//
+//nolint:funlen // the layers in precedence order, read top to bottom
 func Load(opts LoadOptions) (*Config, error) {
 	path, explicit, how := configPath(opts)
 	var file *fileLayer

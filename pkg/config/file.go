@@ -152,6 +152,7 @@ func eachPair(m *yaml.Node, fail func(int, string, ...any) error, fn func(k, v *
 	return nil
 }
 
+//nolint:funlen // one switch over the kinds of a setting in the file
 func parseSetting(k, v *yaml.Node, into map[string]fileValue, fail func(int, string, ...any) error, section string) error {
 	key := k.Value
 	where := key

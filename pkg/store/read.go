@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	appsv1 "k8s.io/api/apps/v1"
@@ -235,11 +236,76 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 		return nil, clusterErr(ctx, "*", "list store namespaces", err)
 	}
 	out := []Store{}
+	snaps, namespaces := storeSnapshots(nsl.Items, e.now())
+	if len(snaps) == 0 {
+		return out, nil
+	}
+	l, err := e.listStoreObjects(ctx, namespaces)
+	if err != nil {
+		return nil, err
+	}
+	assignToStores(snaps, l.rels, l.pods.Items, l.sts.Items, l.deps.Items, l.jobs.Items)
+	for _, s := range snaps {
+		st := e.storeFrom(*s, Compute(*s, e.ff))
+		st.Chart, st.ChartVersion, st.AppVersion = chartOf(*s)
+		st.UpgradeAvailable = e.upgradeAvailable(st.ChartVersion)
+		out = append(out, *st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// storeLists are the cluster-wide lists a List reads.
+type storeLists struct {
+	pods *corev1.PodList
+	sts  *appsv1.StatefulSetList
+	deps *appsv1.DeploymentList
+	jobs *batchv1.JobList
+	rels []release.Release
+}
+
+// listStoreObjects issues List's cluster-wide lists together: pods, statefulsets,
+// deployments and jobs by label, and the labels of the stores' release records.
+func (e *Engine) listStoreObjects(ctx context.Context, namespaces []string) (*storeLists, error) {
+	l := &storeLists{}
+	objSel := metav1.ListOptions{LabelSelector: LabelPartOf + "=" + ManagedBy}
+	g, gctx := errgroup.WithContext(ctx)
+	read := func(what string, f func() error) { // each cluster-wide list, concurrently
+		g.Go(func() error { return clusterErr(ctx, "*", what, f()) })
+	}
+	read("list pods", func() (err error) {
+		l.pods, err = e.kube.CoreV1().Pods(metav1.NamespaceAll).List(gctx, objSel)
+		return err
+	})
+	read("list statefulsets", func() (err error) {
+		l.sts, err = e.kube.AppsV1().StatefulSets(metav1.NamespaceAll).List(gctx, objSel)
+		return err
+	})
+	read("list deployments", func() (err error) {
+		l.deps, err = e.kube.AppsV1().Deployments(metav1.NamespaceAll).List(gctx, objSel)
+		return err
+	})
+	read("list jobs", func() (err error) {
+		l.jobs, err = e.kube.BatchV1().Jobs(metav1.NamespaceAll).List(gctx, objSel)
+		return err
+	})
+	read("list releases", func() (err error) {
+		l.rels, err = e.rel.ListLatest(gctx, namespaces)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	return l, nil
+}
+
+// storeSnapshots starts a list's snapshot of every store namespace, keyed by namespace.
+func storeSnapshots(items []corev1.Namespace, now time.Time) (map[string]*Snapshot, []string) {
 	snaps := map[string]*Snapshot{}
 	var namespaces []string
-	now := e.now()
-	for i := range nsl.Items {
-		n := &nsl.Items[i]
+	for i := range items {
+		n := &items[i]
 		name, ok := StoreName(n)
 		if !ok {
 			continue
@@ -247,46 +313,13 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 		snaps[n.Name] = &Snapshot{Name: name, Namespace: n, Partial: true, Now: now, ReadOnly: true}
 		namespaces = append(namespaces, n.Name)
 	}
-	if len(snaps) == 0 {
-		return out, nil
-	}
+	return snaps, namespaces
+}
 
-	var (
-		pods *corev1.PodList
-		sts  *appsv1.StatefulSetList
-		deps *appsv1.DeploymentList
-		jobs *batchv1.JobList
-		rels []release.Release
-	)
-	objSel := metav1.ListOptions{LabelSelector: LabelPartOf + "=" + ManagedBy}
-	g, gctx := errgroup.WithContext(ctx)
-	read := func(what string, f func() error) {
-		g.Go(func() error { return clusterErr(ctx, "*", what, f()) })
-	}
-	read("list pods", func() (err error) {
-		pods, err = e.kube.CoreV1().Pods(metav1.NamespaceAll).List(gctx, objSel)
-		return err
-	})
-	read("list statefulsets", func() (err error) {
-		sts, err = e.kube.AppsV1().StatefulSets(metav1.NamespaceAll).List(gctx, objSel)
-		return err
-	})
-	read("list deployments", func() (err error) {
-		deps, err = e.kube.AppsV1().Deployments(metav1.NamespaceAll).List(gctx, objSel)
-		return err
-	})
-	read("list jobs", func() (err error) {
-		jobs, err = e.kube.BatchV1().Jobs(metav1.NamespaceAll).List(gctx, objSel)
-		return err
-	})
-	read("list releases", func() (err error) {
-		rels, err = e.rel.ListLatest(gctx, namespaces)
-		return err
-	})
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-
+// assignToStores files the cluster-wide lists under the snapshot of the store namespace each
+// object is in; objects of other namespaces are dropped.
+func assignToStores(snaps map[string]*Snapshot, rels []release.Release, pods []corev1.Pod,
+	sts []appsv1.StatefulSet, deps []appsv1.Deployment, jobs []batchv1.Job) {
 	for i := range rels {
 		if s := snaps[rels[i].Namespace]; s != nil && (rels[i].Name == s.Name || rels[i].Status == release.StatusUnreadable) {
 			r := rels[i]
@@ -296,34 +329,26 @@ func (e *Engine) List(ctx context.Context, o ListOptions) ([]Store, error) {
 			s.Release = &r
 		}
 	}
-	for _, p := range pods.Items {
+	for _, p := range pods {
 		if s := snaps[p.Namespace]; s != nil {
 			s.Pods = append(s.Pods, p)
 		}
 	}
-	for _, x := range sts.Items {
+	for _, x := range sts {
 		if s := snaps[x.Namespace]; s != nil {
 			s.StatefulSets = append(s.StatefulSets, x)
 		}
 	}
-	for _, x := range deps.Items {
+	for _, x := range deps {
 		if s := snaps[x.Namespace]; s != nil {
 			s.Deployments = append(s.Deployments, x)
 		}
 	}
-	for _, x := range jobs.Items {
+	for _, x := range jobs {
 		if s := snaps[x.Namespace]; s != nil {
 			s.Jobs = append(s.Jobs, x)
 		}
 	}
-	for _, s := range snaps {
-		st := e.storeFrom(*s, Compute(*s, e.ff))
-		st.Chart, st.ChartVersion, st.AppVersion = chartOf(*s)
-		st.UpgradeAvailable = e.upgradeAvailable(st.ChartVersion)
-		out = append(out, *st)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
 }
 
 // chartOf reads the chart a store's workloads were rendered from in their

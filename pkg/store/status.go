@@ -150,15 +150,7 @@ func compute(s Snapshot, ff FailFast) Status {
 		}
 	}
 	st.Components = comps
-	for _, p := range s.Pods {
-		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || componentOf(p.Labels) == ComponentSetup {
-			continue
-		}
-		st.TotalPods++
-		if podReady(&p) {
-			st.ReadyPods++
-		}
-	}
+	st.ReadyPods, st.TotalPods = countPods(s.Pods)
 
 	rel := s.Release
 	switch {
@@ -229,6 +221,22 @@ func settled(s Snapshot, st Status) Status {
 	st.Phase, st.Reason = PhaseReady, ""
 	st.Message = fmt.Sprintf("release revision %d is still recorded as %s", s.Release.Revision, s.Release.Status)
 	return st
+}
+
+// countPods counts the store's serving pods (the setup Job's and finished ones aside), and
+// how many of them are Ready.
+func countPods(pods []corev1.Pod) (ready, total int) {
+	for i := range pods {
+		p := &pods[i]
+		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || componentOf(p.Labels) == ComponentSetup {
+			continue
+		}
+		total++
+		if podReady(p) {
+			ready++
+		}
+	}
+	return ready, total
 }
 
 func camel(s string) string {
@@ -339,65 +347,79 @@ func componentStatus(s Snapshot, name string, ff FailFast) (Component, *Failure)
 		}
 		return workload(c, d, "Deployment", pods, d.Status.ReadyReplicas, replicas(d.Spec.Replicas)), nil
 	case ComponentSetup:
-		j := currentJob(s)
-		if j == nil {
-			c.Message = "waiting for the install hook"
-			return c, nil
-		}
-		if cond := jobFailedCondition(j); cond != nil {
-			msg := orDefault(cond.Message, "the setup job failed")
-			// Where WooCommerce came from is the first thing to check when a setup
-			// fails on a cluster without internet access.
-			if src := j.Annotations[AnnotationWooCommerceSource]; src != "" {
-				msg += " (WooCommerce from " + src + ")"
-			}
-			return fail(&Failure{Reason: orDefault(cond.Reason, "JobFailed"), Message: msg, Job: j.Name})
-		}
-		// Only the Complete condition means the setup ran: kstatus calls a Job
-		// that merely has an active pod Current.
-		switch {
-		case jobComplete(j):
-			c.State, c.Ready, c.Message = StateReady, true, "completed"
-		default:
-			c.State = StateProgressing
-			c.Message = podSummary(pods)
-			if c.Message == "" {
-				c.Message = "running"
-			}
+		c, f := setupStatus(s, c, pods)
+		if f != nil {
+			return fail(f)
 		}
 		return c, nil
 	case ComponentIngress:
-		if s.Partial {
-			if s.Release != nil && (s.Release.Status == release.StatusDeployed || s.Release.Status == release.StatusSuperseded) {
-				c.State, c.Ready = StateReady, true
-			}
-			return c, nil
-		}
-		if len(s.Ingresses) == 0 {
-			if s.Release != nil && s.Release.Status == release.StatusDeployed {
-				// The chart rendered no Ingress: nothing to wait for.
-				c.State, c.Ready, c.Message = StateReady, true, "no ingress"
-			}
-			return c, nil
-		}
-		ing := s.Ingresses[0]
-		c.State, c.Ready = StateReady, true
-		var hosts []string
-		for _, r := range ing.Spec.Rules {
-			if r.Host != "" {
-				hosts = append(hosts, r.Host)
-			}
-		}
-		c.Message = strings.Join(hosts, ",")
-		for _, lb := range ing.Status.LoadBalancer.Ingress {
-			if a := lb.IP + lb.Hostname; a != "" {
-				c.Message += " via " + a
-				break
-			}
-		}
-		return c, nil
+		return ingressStatus(s, c), nil
 	}
 	return c, nil
+}
+
+// setupStatus judges the setup Job of the revision being judged.
+func setupStatus(s Snapshot, c Component, pods []corev1.Pod) (Component, *Failure) {
+	j := currentJob(s)
+	if j == nil {
+		c.Message = "waiting for the install hook"
+		return c, nil
+	}
+	if cond := jobFailedCondition(j); cond != nil {
+		msg := orDefault(cond.Message, "the setup job failed")
+		// Where WooCommerce came from is the first thing to check when a setup
+		// fails on a cluster without internet access.
+		if src := j.Annotations[AnnotationWooCommerceSource]; src != "" {
+			msg += " (WooCommerce from " + src + ")"
+		}
+		return c, &Failure{Reason: orDefault(cond.Reason, "JobFailed"), Message: msg, Job: j.Name}
+	}
+	// Only the Complete condition means the setup ran: kstatus calls a Job
+	// that merely has an active pod Current.
+	switch {
+	case jobComplete(j):
+		c.State, c.Ready, c.Message = StateReady, true, "completed"
+	default:
+		c.State = StateProgressing
+		c.Message = podSummary(pods)
+		if c.Message == "" {
+			c.Message = "running"
+		}
+	}
+	return c, nil
+}
+
+// ingressStatus judges the store's Ingress; List, which reads none, judges it from the release.
+func ingressStatus(s Snapshot, c Component) Component {
+	if s.Partial {
+		if s.Release != nil && (s.Release.Status == release.StatusDeployed || s.Release.Status == release.StatusSuperseded) {
+			c.State, c.Ready = StateReady, true
+		}
+		return c
+	}
+	if len(s.Ingresses) == 0 {
+		if s.Release != nil && s.Release.Status == release.StatusDeployed {
+			// The chart rendered no Ingress: nothing to wait for.
+			c.State, c.Ready, c.Message = StateReady, true, "no ingress"
+		}
+		return c
+	}
+	ing := s.Ingresses[0]
+	c.State, c.Ready = StateReady, true
+	var hosts []string
+	for _, r := range ing.Spec.Rules {
+		if r.Host != "" {
+			hosts = append(hosts, r.Host)
+		}
+	}
+	c.Message = strings.Join(hosts, ",")
+	for _, lb := range ing.Status.LoadBalancer.Ingress {
+		if a := lb.IP + lb.Hostname; a != "" {
+			c.Message += " via " + a
+			break
+		}
+	}
+	return c
 }
 
 func jobComplete(j *batchv1.Job) bool {

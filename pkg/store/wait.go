@@ -40,6 +40,8 @@ const tick = time.Second
 
 // watchReady follows a store until it is Ready, certainly failed, the
 // deadline passes or ctx ends.
+//
+//nolint:funlen // one loop over the watch, its deadline and the apply; to be split with the upgrade watch
 func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watchRun) (*Store, error) {
 	if err := w.sync(ctx, "waiting for the store"); err != nil {
 		return nil, err
@@ -289,6 +291,8 @@ type deleteWait struct {
 // all are gone, reporting what is still terminating. Volumes whose reclaim
 // policy is Retain are reported, never waited for. ctx carries the deadline;
 // before reporting a timeout the caches are checked against the cluster.
+//
+//nolint:funlen // one loop over the deletion watch and its deadline
 func (e *Engine) waitDeleted(ctx context.Context, name string, d deleteWait) error {
 	w := e.newWatcher(name, watchOptions{volumes: true})
 	defer w.close()
