@@ -57,7 +57,7 @@ func TestUpgradeHistoryRollbackAndRefusal(t *testing.T) {
 	t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m") })
 
 	r.must("create", name, "--set", "wordpress.podAnnotations.team=blue", "--set", "wordpress.podAnnotations.tier=gold")
-	r.must("upgrade", name, "--set", "wordpress.podAnnotations.tier=silver")
+	r.must("upgrade", name, "--no-backup", "--set", "wordpress.podAnnotations.tier=silver")
 	if a := podAnnotations(t, c, name); a["team"] != "blue" || a["tier"] != "silver" {
 		t.Errorf("after the upgrade the pod annotations are %v, want team=blue kept and tier=silver", a)
 	}
@@ -68,7 +68,7 @@ func TestUpgradeHistoryRollbackAndRefusal(t *testing.T) {
 	}
 
 	before := time.Now().Add(-time.Second)
-	r.must("rollback", name)
+	r.must("rollback", name, "--no-backup")
 	if a := podAnnotations(t, c, name); a["tier"] != "gold" || a["team"] != "blue" {
 		t.Errorf("after the rollback the pod annotations are %v, want revision 1's", a)
 	}
@@ -109,14 +109,14 @@ func TestKilledUpgradeConverges(t *testing.T) {
 			return i >= 0 && strings.Contains(s[i:], "step=wordpress")
 		}},
 	} {
-		p := r.start("upgrade", name, "--set", "wordpress.podAnnotations.sandbox\\.storectl\\.dev/ready-delay=20s",
+		p := r.start("upgrade", name, "--no-backup", "--set", "wordpress.podAnnotations.sandbox\\.storectl\\.dev/ready-delay=20s",
 			"--set", "wordpress.podAnnotations.round="+string(rune('a'+i)))
 		eventually(t, time.Minute, point.what, func() bool { return point.seen(p.stderr.String()) })
 		if i > 0 {
 			time.Sleep(2 * time.Second) // Helm is applying; the new pods wait out their ready delay
 		}
 		r.signal(p, syscall.SIGKILL)
-		res := r.run("upgrade", name, "-o", "json")
+		res := r.run("upgrade", name, "--no-backup", "-o", "json")
 		if res.code != 0 {
 			t.Fatalf("upgrade after SIGKILL %s: exit %d\n%s", point.what, res.code, res.stderr)
 		}
@@ -152,11 +152,11 @@ func TestFleetUpgradeGoesPastAFailure(t *testing.T) {
 	}
 	wg.Wait()
 	// The last store crash-loops from now on; its upgrade fails whatever the fleet changes.
-	res := r.run("upgrade", names[4], "--set", "wordpress.podAnnotations.sandbox\\.storectl\\.dev/fault=crashloop")
+	res := r.run("upgrade", names[4], "--no-backup", "--set", "wordpress.podAnnotations.sandbox\\.storectl\\.dev/fault=crashloop")
 	if res.code == 0 {
 		t.Fatalf("an upgrade into a crash loop succeeded:\n%s", res.stderr)
 	}
-	res = r.run(append([]string{"upgrade", "--parallel", "3", "--yes", "-o", "json", "--set", "wordpress.podAnnotations.fleet=yes"}, names...)...)
+	res = r.run(append([]string{"upgrade", "--parallel", "3", "--yes", "--no-backup", "-o", "json", "--set", "wordpress.podAnnotations.fleet=yes"}, names...)...)
 	if res.code == 0 {
 		t.Errorf("fleet upgrade with a failing store exited 0")
 	}
@@ -214,7 +214,7 @@ func TestNewerChartUpgradesStore(t *testing.T) {
 			t.Errorf("list offers %q for %s, want 99.0.0", s.UpgradeAvailable, name)
 		}
 	}
-	res := newer.run("upgrade", name, "-o", "json")
+	res := newer.run("upgrade", name, "--no-backup", "-o", "json")
 	if res.code != 0 {
 		t.Fatalf("upgrade with the newer chart: exit %d\n%s", res.code, res.stderr)
 	}

@@ -79,8 +79,9 @@ var reasonHints = map[string]func(e *store.Error, action string) string{
 	store.ReasonInstallFailed: func(e *store.Error, _ string) string { return retry(e.Store) },
 	"ReleaseFailed":           func(e *store.Error, _ string) string { return retry(e.Store) },
 	store.ReasonDowngrade: func(e *store.Error, _ string) string {
-		return fmt.Sprintf("keep %s at the version its data has run; to go back, restore the store's data from a backup made before the upgrade, "+
-			"or pass --force to run the older version over the newer data (see 'storectl history %s')", e.Component, e.Store)
+		return fmt.Sprintf("keep %s at the version its data has run; to go back, restore the backup the upgrade took first "+
+			"('storectl restore <file> --into %s --force'), or pass --force to run the older version over the newer data (see 'storectl history %s')",
+			e.Component, e.Store, e.Store)
 	},
 	store.ReasonNotReady: func(e *store.Error, _ string) string {
 		return fmt.Sprintf("see what is not ready with 'storectl get %s' and fix it first, or pass --force to change the store anyway", e.Store)

@@ -20,6 +20,8 @@ type RollbackOptions struct {
 	Revision int
 	DryRun   bool
 	Force    bool
+	NoBackup  bool
+	BackupDir string
 	Timeout  time.Duration
 	Output   string
 	Format   output.Format
@@ -77,6 +79,7 @@ a backup made before the upgrade. --force rolls back anyway.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print what would change and change nothing")
+	addChangeBackupFlags(cmd, &opts.NoBackup, &opts.BackupDir)
 	fl.BoolVar(&opts.Force, "force", false, "roll back although the store is not Ready or a component would be downgraded")
 	fl.DurationVar(&opts.Timeout, config.KeyTimeout, 0, "how long to wait (default: the timeout setting, 10m)")
 	addOutputFlag(cmd, &opts.Output, "", output.FormatJSON, output.FormatYAML)
@@ -93,8 +96,16 @@ func rollbackRun(ctx context.Context, opts *RollbackOptions) (err error) {
 		return explain(ctx, err, opts.Name, "rollback")
 	}
 	return changeOne(ctx, f, "rollback", opts.Name, opts.Format, func(ctx context.Context, name string, on func(store.Progress)) (*store.ChangeResult, error) {
-		return ch.Rollback(ctx, store.RollbackOptions{Name: name, Revision: opts.Revision, DryRun: opts.DryRun, Force: opts.Force,
-			Timeout: opts.Timeout, OnProgress: on})
+		ro := store.RollbackOptions{Name: name, Revision: opts.Revision, DryRun: opts.DryRun, Force: opts.Force,
+			Timeout: opts.Timeout, OnProgress: on}
+		return backedUp(ctx, f, changeBackup{skip: opts.DryRun || opts.NoBackup, dir: opts.BackupDir, timeout: opts.Timeout},
+			name, func(ctx context.Context, dryRun bool) (*store.ChangeResult, error) {
+				o := ro
+				if dryRun {
+					o.DryRun, o.OnProgress = true, nil
+				}
+				return ch.Rollback(ctx, o)
+			})
 	})
 }
 

@@ -51,6 +51,9 @@ type UpgradeOptions struct {
 	Versions    store.Versions
 	DryRun      bool
 	Yes         bool
+	// NoBackup skips the backup each store's upgrade starts with; BackupDir is where it goes.
+	NoBackup  bool
+	BackupDir string
 	Force       bool
 	Timeout     time.Duration
 	Output      string
@@ -116,6 +119,7 @@ what would change (objects and component versions) and changes nothing.`,
 	fl.StringVar(&opts.Versions.WooCommerce, "woocommerce-version", "", "WooCommerce version to install, e.g. 11.2.0")
 	fl.StringVar(&opts.Versions.MariaDB, "mariadb-version", "", "MariaDB version to run, e.g. 11.8")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print what would change and change nothing")
+	addChangeBackupFlags(cmd, &opts.NoBackup, &opts.BackupDir)
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "upgrade several stores without asking for confirmation")
 	fl.BoolVar(&opts.Force, "force", false, "upgrade although the store is not Ready or a component would be downgraded")
 	fl.DurationVar(&opts.Timeout, config.KeyTimeout, 0, "how long to wait for each store (default: the timeout setting, 10m)")
@@ -183,8 +187,16 @@ func upgradeRun(ctx context.Context, opts *UpgradeOptions) (err error) {
 		}
 	}
 	run := func(ctx context.Context, name string, on func(store.Progress)) (*store.ChangeResult, error) {
-		return ch.Upgrade(ctx, store.UpgradeOptions{Name: name, Values: opts.Values, ResetValues: opts.ResetValues,
-			Versions: opts.Versions, DryRun: opts.DryRun, Force: opts.Force, Timeout: opts.Timeout, OnProgress: on})
+		uo := store.UpgradeOptions{Name: name, Values: opts.Values, ResetValues: opts.ResetValues,
+			Versions: opts.Versions, DryRun: opts.DryRun, Force: opts.Force, Timeout: opts.Timeout, OnProgress: on}
+		return backedUp(ctx, f, changeBackup{skip: opts.DryRun || opts.NoBackup, dir: opts.BackupDir, timeout: opts.Timeout},
+			name, func(ctx context.Context, dryRun bool) (*store.ChangeResult, error) {
+				o := uo
+				if dryRun {
+					o.DryRun, o.OnProgress = true, nil
+				}
+				return ch.Upgrade(ctx, o)
+			})
 	}
 	if !opts.All && len(names) == 1 {
 		return changeOne(ctx, f, "upgrade", names[0], opts.Format, run)

@@ -3,12 +3,16 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/storectl/storectl/pkg/audit"
+	"github.com/storectl/storectl/pkg/backup"
 	"github.com/storectl/storectl/pkg/store"
 )
 
@@ -68,7 +72,7 @@ func TestUpgradeFleetSummarisesAndFails(t *testing.T) {
 		}
 		return upgraded(o.Name), nil
 	}
-	code := h.run("upgrade", "s1", "s2", "s3", "s4", "s5", "--parallel", "2", "--yes", "-o", "json")
+	code := h.run("upgrade", "s1", "s2", "s3", "s4", "s5", "--parallel", "2", "--yes", "--no-backup", "-o", "json")
 	if code != ExitError {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, ExitError, h.stderr())
 	}
@@ -166,5 +170,64 @@ func TestHistoryJoinsTheAuditLog(t *testing.T) {
 	if len(got) != 2 || got[0].Actor != "alice" || got[0].DurationSeconds != 90 || got[1].Actor != "bob" || got[1].Source != 1 ||
 		got[1].Versions[store.VersionWordPress] != "7.1" {
 		t.Errorf("history = %+v", got)
+	}
+}
+
+// failingBackups is a backup engine whose every backup fails.
+type failingBackups struct {
+	Backups
+	calls []string
+}
+
+func (b *failingBackups) Backup(_ context.Context, name string, _ io.Writer, _ backup.BackupOptions) (*backup.Manifest, error) {
+	b.calls = append(b.calls, name)
+	return nil, errors.New("exec into the database pod: stream ended early")
+}
+
+// An upgrade backs the store up first, after a dry run shows the change is allowed: a failed
+// backup changes nothing and says how to go on; --no-backup skips it; a refused upgrade takes
+// no backup.
+func TestUpgradeBacksUpFirst(t *testing.T) {
+	t.Parallel()
+	h, c := changerHarness(t)
+	bk := &failingBackups{}
+	h.f.Backups = func() (Backups, error) { return bk, nil }
+	var applied []bool
+	c.upgrade = func(_ context.Context, o store.UpgradeOptions) (*store.ChangeResult, error) {
+		applied = append(applied, o.DryRun)
+		return &store.ChangeResult{Name: o.Name, Operation: "upgrade", DryRun: o.DryRun, RevisionBefore: 1, RevisionAfter: 2}, nil
+	}
+	dir := t.TempDir()
+	if code := h.run("upgrade", "shop", "--backup-dir", dir); code == 0 {
+		t.Fatalf("upgrade after a failed backup exited 0")
+	}
+	if len(bk.calls) != 1 || len(applied) != 1 || !applied[0] {
+		t.Errorf("backups %v, upgrade calls (dry run?) %v: want one dry run, one backup, no change", bk.calls, applied)
+	}
+	if !strings.Contains(h.stderr(), "--no-backup") || !strings.Contains(h.stderr(), "nothing was changed") {
+		t.Errorf("stderr does not say nothing changed and how to go on:\n%s", h.stderr())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a failed backup left %d files in %s", len(entries), dir)
+	}
+
+	applied, bk.calls = nil, nil
+	if code := h.run("upgrade", "shop", "--no-backup"); code != 0 {
+		t.Fatalf("upgrade --no-backup: exit %d\n%s", code, h.stderr())
+	}
+	if len(bk.calls) != 0 || len(applied) != 1 || applied[0] {
+		t.Errorf("--no-backup: backups %v, upgrade calls %v", bk.calls, applied)
+	}
+
+	applied, bk.calls = nil, nil
+	c.upgrade = func(_ context.Context, o store.UpgradeOptions) (*store.ChangeResult, error) {
+		applied = append(applied, o.DryRun)
+		return nil, &store.Error{Err: store.ErrRefused, Store: o.Name, Reason: store.ReasonDowngrade, Message: "older"}
+	}
+	if code := h.run("upgrade", "shop"); code != ExitRefused {
+		t.Errorf("refused upgrade: exit %d, want %d", code, ExitRefused)
+	}
+	if len(bk.calls) != 0 {
+		t.Errorf("a refused upgrade took a backup: %v", bk.calls)
 	}
 }
