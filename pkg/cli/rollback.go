@@ -15,16 +15,16 @@ import (
 
 // RollbackOptions are the inputs of `storectl rollback`.
 type RollbackOptions struct {
-	Factory  *Factory
-	Name     string
-	Revision int
-	DryRun   bool
-	Force    bool
+	Factory   *Factory
+	Name      string
+	Revision  int
+	DryRun    bool
+	Force     bool
 	NoBackup  bool
 	BackupDir string
-	Timeout  time.Duration
-	Output   string
-	Format   output.Format
+	Timeout   time.Duration
+	Output    string
+	Format    output.Format
 }
 
 // NewCmdRollback returns `storectl rollback`.

@@ -54,9 +54,9 @@ type UpgradeOptions struct {
 	// NoBackup skips the backup each store's upgrade starts with; BackupDir is where it goes.
 	NoBackup  bool
 	BackupDir string
-	Force       bool
-	Timeout     time.Duration
-	Output      string
+	Force     bool
+	Timeout   time.Duration
+	Output    string
 
 	Format output.Format
 	Values map[string]any
