@@ -38,7 +38,7 @@ var _ Backups = (*backup.Engine)(nil)
 // newBackups builds the backup engine for one cluster, over the same store engine the
 // other commands use.
 func newBackups(cfg *config.Config, c *kube.Clients, eng Engine, build BuildInfo, now func() time.Time) (Backups, error) {
-	stores, ok := eng.(backup.Stores)
+	stores, ok := underlying(eng).(backup.Stores)
 	if !ok {
 		return nil, errors.New("the store engine cannot back stores up")
 	}

@@ -185,6 +185,21 @@ type serverNamed struct {
 
 func (e serverNamed) name(err error) error { return kube.WithServer(err, e.server) }
 
+// Unwrap returns the engine serverNamed wraps, for the capabilities it does not forward
+// (upgrade, rollback, history, backup).
+func (e serverNamed) Unwrap() Engine { return e.Engine }
+
+// underlying returns the engine under any wrapper that forwards only Engine's methods.
+func underlying(eng Engine) Engine {
+	for {
+		u, ok := eng.(interface{ Unwrap() Engine })
+		if !ok {
+			return eng
+		}
+		eng = u.Unwrap()
+	}
+}
+
 // Create implements Engine.
 func (e serverNamed) Create(ctx context.Context, o store.CreateOptions) (*store.Store, error) {
 	s, err := e.Engine.Create(ctx, o)

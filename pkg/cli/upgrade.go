@@ -30,7 +30,7 @@ func changerOf(f *Factory) (Engine, Changer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c, ok := eng.(Changer)
+	c, ok := underlying(eng).(Changer)
 	if !ok {
 		return nil, nil, errors.New("this engine cannot upgrade, roll back or read the history of stores")
 	}
