@@ -126,25 +126,10 @@ func DefaultPathFor(lookupEnv func(string) (string, bool)) string {
 	return filepath.Join(home, ".local", "state", "storectl", "audit.db")
 }
 
-// Append adds r to the audit log at path, creating the file (0600) and its missing parent
-// directories (0700) when needed. It opens the file, appends and closes it again, so any
-// number of storectl processes can append concurrently: each waits up to lockTimeout for
-// the file lock and then fails with ErrLocked. Secrets-looking text in r is scrubbed.
-//
-//nolint:funlen // open, lock, check the format and write in one transaction, with the cleanup of each
-func Append(path string, r Record, lockTimeout time.Duration) (err error) {
-	if err := validate(r); err != nil {
-		return err
-	}
-	r = scrubRecord(r)
-	if r.Time.IsZero() {
-		r.Time = time.Now()
-	}
-	r.Time = r.Time.UTC()
-	if r.Actor == "" {
-		r.Actor = OSUser()
-	}
-
+// update opens the audit log at path for writing, creating it (0600) and its directory
+// (0700) when missing, holds its locks, checks that it is a storectl log and runs fn (nil:
+// nothing) in one write transaction.
+func update(path string, lockTimeout time.Duration, fn func(*bolt.Tx) error) (err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("create the directory of audit log %s: %w", path, err)
 	}
@@ -158,7 +143,6 @@ func Append(path string, r Record, lockTimeout time.Duration) (err error) {
 		return err
 	}
 	defer release()
-
 	db, err := open(path, lockTimeout, remaining, false)
 	if err != nil {
 		return err
@@ -169,11 +153,32 @@ func Append(path string, r Record, lockTimeout time.Duration) (err error) {
 		}
 	}()
 	tightenMode(path)
-
-	err = db.Update(func(tx *bolt.Tx) error {
-		if err := checkOwnership(tx, path); err != nil {
+	return db.Update(func(tx *bolt.Tx) error {
+		if err := checkOwnership(tx, path); err != nil || fn == nil {
 			return err
 		}
+		return fn(tx)
+	})
+}
+
+// Append adds r to the audit log at path, creating the file (0600) and its missing parent
+// directories (0700) when needed. It opens the file, appends and closes it again, so any
+// number of storectl processes can append concurrently: each waits up to lockTimeout for
+// the file lock and then fails with ErrLocked. Secrets-looking text in r is scrubbed.
+func Append(path string, r Record, lockTimeout time.Duration) (err error) {
+	if err := validate(r); err != nil {
+		return err
+	}
+	r = scrubRecord(r)
+	if r.Time.IsZero() {
+		r.Time = time.Now()
+	}
+	r.Time = r.Time.UTC()
+	if r.Actor == "" {
+		r.Actor = OSUser()
+	}
+
+	err = update(path, lockTimeout, func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(metaBucket)
 		if err != nil {
 			return err
