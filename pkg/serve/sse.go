@@ -63,7 +63,7 @@ func (s *Server) sendEvent(sw *sseWriter, ev event) error {
 	case "progress":
 		p := ev.progress
 		return sw.send("progress", progressData{Component: p.Step, State: p.State, Message: p.Message,
-			ElapsedSeconds: p.Elapsed.Round(time.Millisecond).Seconds()})
+			ElapsedSeconds: float64(p.Elapsed.Milliseconds()) / 1000})
 	case "deleted":
 		return sw.send("deleted", deletedData{Name: ev.name})
 	}
