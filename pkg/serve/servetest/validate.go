@@ -35,7 +35,10 @@ func NewValidator() (*Validator, error) {
 	if err := doc.Validate(context.Background()); err != nil {
 		return nil, fmt.Errorf("openapi.yaml is not a valid document: %w", err)
 	}
-	r, err := legacy.NewRouter(doc)
+	// The document's server is "/": paths match whatever host a test server has.
+	routed := *doc
+	routed.Servers = nil
+	r, err := legacy.NewRouter(&routed)
 	if err != nil {
 		return nil, fmt.Errorf("route openapi.yaml: %w", err)
 	}
