@@ -388,3 +388,36 @@ func TestServeSIGTERMDuringCreate(t *testing.T) {
 		t.Errorf("wait after SIGTERM: %+v", st)
 	}
 }
+
+// The server runs with nothing but docs/rbac.yaml's roles, as in a cluster under a
+// ServiceAccount: its cache syncs, it creates and deletes a store, and the audit log names
+// the caller and the account.
+func TestServeAsLeastPrivilegeServiceAccount(t *testing.T) {
+	t.Parallel()
+	c := testcluster.Require(t)
+	ns, token := leastPrivilegeServiceAccount(t, c)
+	r := newRunner(t, writeKubeconfig(t, c, c.Config.Host, token))
+	eventually(t, 30*time.Second, "the binding to take effect", func() bool { return r.run("list").code == 0 })
+	name := uniqueStore("e2e-srv-sa")
+	t.Cleanup(func() { newRunner(t, c.Kubeconfig).run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m") })
+	s := startServer(t, r, nil, "--listen", "127.0.0.1:0")
+	if res := s.do("POST", "/api/stores", fmt.Sprintf(`{"name":%q}`, name)); res.Status != http.StatusAccepted {
+		t.Fatalf("create: %d %s", res.Status, res.Body)
+	}
+	one := s.events("/api/stores/" + name + "/events")
+	until(t, one, 3*time.Minute, name+" Ready", statusIs(name, "Ready"))
+	if res := s.do("DELETE", "/api/stores/"+name, ""); res.Status != http.StatusAccepted {
+		t.Fatalf("delete: %d %s", res.Status, res.Body)
+	}
+	until(t, one, 3*time.Minute, name+" deleted", func(ev sseEvent) bool { return ev.kind == "deleted" })
+	type rec struct{ Action, Outcome, Actor string }
+	want := "local via system:serviceaccount:" + ns + ":storectl-ci"
+	eventually(t, 30*time.Second, "both audit records", func() bool {
+		return len(decode[struct{ Items []rec }](t, string(s.do("GET", "/api/audit?store="+name, "").Body)).Items) == 2
+	})
+	for _, rc := range decode[struct{ Items []rec }](t, string(s.do("GET", "/api/audit?store="+name, "").Body)).Items {
+		if rc.Outcome != "succeeded" || rc.Actor != want {
+			t.Errorf("audit record %+v, want outcome succeeded and actor %q", rc, want)
+		}
+	}
+}
