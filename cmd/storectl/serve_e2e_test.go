@@ -399,7 +399,9 @@ func TestServeAsLeastPrivilegeServiceAccount(t *testing.T) {
 	r := newRunner(t, writeKubeconfig(t, c, c.Config.Host, token))
 	eventually(t, 30*time.Second, "the binding to take effect", func() bool { return r.run("list").code == 0 })
 	name := uniqueStore("e2e-srv-sa")
-	t.Cleanup(func() { newRunner(t, c.Kubeconfig).run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m") })
+	t.Cleanup(func() {
+		newRunner(t, c.Kubeconfig).run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m")
+	})
 	s := startServer(t, r, nil, "--listen", "127.0.0.1:0")
 	if res := s.do("POST", "/api/stores", fmt.Sprintf(`{"name":%q}`, name)); res.Status != http.StatusAccepted {
 		t.Fatalf("create: %d %s", res.Status, res.Body)
