@@ -251,7 +251,15 @@ func (f *fleet) setDeleting(name string, on bool) {
 
 // viewLocked is a store as the API shows it: Deleting while the server deletes it.
 func (f *fleet) viewLocked(s *store.Store) *store.Store {
-	if !f.deleting[s.Name] || s.Phase == store.PhaseDeleting {
+	if !f.deleting[s.Name] {
+		return s
+	}
+	return asDeleting(s)
+}
+
+// asDeleting is s as it reads once the server has accepted its delete.
+func asDeleting(s *store.Store) *store.Store {
+	if s.Phase == store.PhaseDeleting {
 		return s
 	}
 	c := *s

@@ -205,13 +205,15 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err, name, "delete")
 		return
 	}
-	st := s.fleet.get(name)
-	if st == nil {
-		// Gone from the cache already: the delete is far along.
-		st = &store.Store{Name: name, Type: store.TypeWooCommerce, Namespace: store.Namespace(name), Phase: store.PhaseDeleting,
-			Reason: "DeleteRequested", Message: "the server is deleting the store"}
+	var st *store.Store
+	if s.fleet.isSynced() {
+		st = s.fleet.get(name)
 	}
-	writeJSON(w, http.StatusAccepted, s.opts.StoreJSON(st))
+	if st == nil {
+		// Not cached, or gone from the cache already: the delete is far along.
+		st = &store.Store{Name: name, Type: store.TypeWooCommerce, Namespace: store.Namespace(name)}
+	}
+	writeJSON(w, http.StatusAccepted, s.opts.StoreJSON(asDeleting(st)))
 }
 
 // recorderFor is the server's audit Recorder with the caller in front of the server's own
