@@ -38,8 +38,8 @@ const (
 	MaxBodyBytes = 1 << 20
 	// ReadHeaderTimeout bounds reading a request's headers.
 	ReadHeaderTimeout = 10 * time.Second
-	// keepAliveInterval is how often an idle event stream gets a comment line.
-	keepAliveInterval = 15 * time.Second
+	// DefaultKeepAlive is how often an event stream gets a comment line.
+	DefaultKeepAlive = 15 * time.Second
 	// slotWait is how long a mutating request waits for one of the --max-concurrent slots.
 	slotWait = 10 * time.Second
 )
@@ -80,6 +80,8 @@ type Options struct {
 	ShutdownGrace time.Duration
 	// Timeout bounds each create and delete; 0 means the engine's default.
 	Timeout time.Duration
+	// KeepAlive is how often an event stream gets a comment line; 0 means DefaultKeepAlive.
+	KeepAlive time.Duration
 	Version string
 	Log     *slog.Logger
 	Now     func() time.Time
@@ -113,6 +115,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.KeepAlive <= 0 {
+		o.KeepAlive = DefaultKeepAlive
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)

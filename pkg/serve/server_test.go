@@ -506,6 +506,39 @@ func TestEventStreams(t *testing.T) {
 	}
 }
 
+// An idle stream gets a comment line now and then, so that proxies keep it open.
+func TestEventStreamKeepAlive(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(o *serve.Options) { o.KeepAlive = 50 * time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = h.srv.Serve(ctx, ln) }()
+	var resp *http.Response
+	hc := &http.Client{Timeout: 10 * time.Second} // a stream without keep-alives fails, not hangs
+	waitFor(t, func() bool {
+		resp, err = hc.Get("http://" + ln.Addr().String() + "/api/events")
+		if err == nil && resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Errorf("content type %q", ct)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if sc.Text() == ": keep-alive" {
+			return
+		}
+	}
+	t.Fatalf("the stream ended without a keep-alive line: %v", sc.Err())
+}
+
 // On shutdown an operation under way goes on for the grace, then is interrupted and
 // recorded as such.
 func TestShutdownInterruptsAfterGrace(t *testing.T) {

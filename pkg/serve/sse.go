@@ -117,7 +117,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, name string) {
 			return
 		}
 	}
-	tick := time.NewTicker(keepAliveInterval)
+	tick := time.NewTicker(s.opts.KeepAlive)
 	defer tick.Stop()
 	for {
 		select {
