@@ -82,9 +82,9 @@ type Options struct {
 	Timeout time.Duration
 	// KeepAlive is how often an event stream gets a comment line; 0 means DefaultKeepAlive.
 	KeepAlive time.Duration
-	Version string
-	Log     *slog.Logger
-	Now     func() time.Time
+	Version   string
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // Server is a running storectl serve.
