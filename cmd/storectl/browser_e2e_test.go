@@ -1,0 +1,172 @@
+//go:build e2e
+
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// page is a tab of a headless Chromium that a test drives, with what the page wrote to its
+// console and where its screenshots go.
+type page struct {
+	t          *testing.T
+	ctx        context.Context
+	artifacts  string
+	firstPhase string // the phase the new store's card first showed
+
+	mu      sync.Mutex
+	console []chromedp.ConsoleMessage
+}
+
+// chromiumPath is Debian's Chromium, which .ci/run installs.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("chromium is not installed (apt-get install chromium, as .ci/run does)")
+	return ""
+}
+
+// artifactDir is where the test keeps its screenshots: $STORECTL_TEST_ARTIFACTS/<test> when
+// that is set, else the test's artifact directory (kept under -outputdir with go test
+// -artifacts, removed after the test without it).
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	root := os.Getenv("STORECTL_TEST_ARTIFACTS")
+	if root == "" {
+		return t.ArtifactDir()
+	}
+	dir := filepath.Join(root, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// openBrowser starts a headless Chromium with a fresh profile and opens url in it. The
+// browser is closed when the test ends.
+func openBrowser(t *testing.T, url string) *page {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	p := &page{t: t, ctx: ctx, artifacts: artifactDir(t)}
+	t.Logf("screenshots: %s", p.artifacts)
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.console = append(p.console, m)
+			p.mu.Unlock()
+		}
+	}()
+	p.do(30*time.Second, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(url))
+	return p
+}
+
+// do runs the steps, failing the test when they do not finish within timeout.
+func (p *page) do(timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		p.shot("failed")
+		p.t.Fatalf("in the browser: %v\nconsole:\n%s", err, p.consoleText())
+	}
+}
+
+// eval returns the string an expression evaluates to in the page.
+func (p *page) eval(expr string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		p.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// text is the visible text of the first element matching the CSS selector.
+func (p *page) text(sel string) string {
+	p.t.Helper()
+	return strings.TrimSpace(p.eval(`document.querySelector(` + jsString(sel) + `)?.textContent ?? ""`))
+}
+
+// pressOn focuses an element and presses keys, as a keyboard user would.
+func (p *page) pressOn(sel, keys string) {
+	p.t.Helper()
+	p.do(10*time.Second, chromedp.Focus(chromedp.CSS(sel)), chromedp.KeyEvent(keys))
+}
+
+// shot saves a screenshot of the whole page as NAME.png in the artifact directory.
+func (p *page) shot(name string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	defer cancel()
+	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(p.artifacts, name+".png"), b, 0o644); err != nil {
+		p.t.Errorf("save screenshot %s: %v", name, err)
+	}
+}
+
+// noConsoleErrors fails the test for any uncaught exception, console error or warning, or
+// browser log entry of level warning or error (a refused load under the Content-Security-Policy
+// is one).
+func (p *page) noConsoleErrors() {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.console {
+		switch m.Type {
+		case chromedp.ConsoleException, chromedp.ConsoleError, chromedp.ConsoleWarning, "assert":
+			p.t.Errorf("the page's console: %s %s:%d %s", m.Type, m.URL, m.Line+1, m.Text)
+		}
+	}
+}
+
+func (p *page) consoleText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var b strings.Builder
+	for _, m := range p.console {
+		b.WriteString(string(m.Type) + " " + m.Text + "\n")
+	}
+	return b.String()
+}
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+}

@@ -1,0 +1,236 @@
+//go:build e2e
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/storectl/storectl/pkg/testcluster"
+)
+
+// The dashboard of storectl serve in a real browser: Debian's Chromium, headless, driven over
+// the DevTools protocol, against the real binary serving the sandbox. Each state of a store's
+// life is saved as a screenshot in the test's artifact directory (see docs/serve.md).
+
+// TestDashboardInABrowser creates a store from the dialog (after an invalid name is refused
+// inline), watches its card turn Ready, deletes it through the confirmation and sees the card
+// go, then opens the activity and metrics tabs. Keyboard only where a user could do it so.
+func TestDashboardInABrowser(t *testing.T) {
+	t.Parallel()
+	c := testcluster.Require(t)
+	name := uniqueStore("web")
+	r := newRunner(t, c.Kubeconfig)
+	t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m") })
+	base := startServe(t, r)
+	p := openBrowser(t, base)
+
+	p.do(10*time.Second, chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="open"]`)))
+	p.shot("01-dashboard")
+
+	refuseInvalidNames(p)
+	createFromDialog(p, name)
+	seeReady(p, base, name)
+	onAPhone(p)
+	deleteWithConfirmation(p, base, name)
+	otherTabs(p, name)
+	p.noConsoleErrors()
+}
+
+// refuseInvalidNames types names the rule refuses and checks the dialog says which character
+// is wrong, refuses to submit, and gives focus back to the button that opened it.
+func refuseInvalidNames(p *page) {
+	p.t.Helper()
+	p.pressOn("#new-store", kb.Enter)
+	p.do(5*time.Second, chromedp.WaitVisible(chromedp.CSS("#create-dialog")))
+	if got := p.eval(`document.activeElement.id`); got != "create-name" {
+		p.t.Fatalf("the create dialog opened with focus on %q, want the name field", got)
+	}
+	for _, c := range []struct{ typed, want string }{
+		{"Shop", "“S” at position 1 is upper case"},
+		{"shop_1", "“_” at position 5 is not allowed"},
+		{"1shop", "must start with a letter"},
+		{"shop-", "cannot end with “-”"},
+		{strings.Repeat("a", 41), "at most 40"},
+		{"admin", "reserved"},
+	} {
+		p.do(5*time.Second, chromedp.SendKeys(chromedp.CSS("#create-name"), strings.Repeat(kb.Backspace, 50)+c.typed))
+		if got := p.text("#create-name-error"); !strings.Contains(got, c.want) {
+			p.t.Errorf("typing %q shows %q, want it to say %q", c.typed, got, c.want)
+		}
+		if p.eval(`document.querySelector("#create-name").getAttribute("aria-invalid")`) != "true" {
+			p.t.Errorf("typing %q leaves the field marked valid", c.typed)
+		}
+	}
+	p.do(5*time.Second, chromedp.SendKeys(chromedp.CSS("#create-name"), strings.Repeat(kb.Backspace, 50)+"Shop_1"))
+	p.shot("02-invalid-name")
+	p.do(5*time.Second, chromedp.KeyEvent(kb.Enter))
+	if p.eval(`String(document.querySelector("#create-dialog").open)`) != "true" {
+		p.t.Fatal("the dialog submitted an invalid name")
+	}
+	p.do(5*time.Second, chromedp.KeyEvent(kb.Escape), chromedp.WaitNotVisible(chromedp.CSS("#create-dialog")))
+	if got := p.eval(`document.activeElement.id`); got != "new-store" {
+		p.t.Errorf("closing the dialog left focus on %q, want the New store button", got)
+	}
+}
+
+// createFromDialog creates the store with the keyboard: Enter on New store, the name, Enter.
+func createFromDialog(p *page, name string) {
+	p.t.Helper()
+	p.pressOn("#new-store", kb.Enter)
+	p.do(5*time.Second, chromedp.WaitVisible(chromedp.CSS("#create-dialog")))
+	p.do(5*time.Second, chromedp.SendKeys(chromedp.CSS("#create-name"), strings.Repeat(kb.Backspace, 50)+name))
+	if got := p.text("#create-name-error"); got != "" {
+		p.t.Fatalf("a valid name %q shows %q", name, got)
+	}
+	p.do(10*time.Second, chromedp.KeyEvent(kb.Enter), chromedp.WaitNotVisible(chromedp.CSS("#create-dialog")))
+	card := fmt.Sprintf(`[data-store=%q]`, name)
+	p.do(10*time.Second, chromedp.WaitVisible(chromedp.CSS(card)))
+	p.firstPhase = p.eval(fmt.Sprintf(`document.querySelector(%q).dataset.phase`, card))
+	if p.firstPhase != "Provisioning" && p.firstPhase != "Ready" {
+		p.t.Errorf("the new card reads %q, want Provisioning (or already Ready)", p.firstPhase)
+	}
+	p.shot("03-provisioning")
+}
+
+// seeReady waits for the card to turn Ready over the event stream, and checks its links and
+// the announcement against the API.
+func seeReady(p *page, base, name string) {
+	p.t.Helper()
+	p.do(3*time.Minute, chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-store=%q][data-phase="Ready"]`, name))))
+	p.shot("04-ready")
+	var s storeJSON
+	if code := getJSON(p.t, base+"/api/stores/"+name, &s); code != http.StatusOK || s.Status != "Ready" {
+		p.t.Fatalf("GET /api/stores/%s: %d %+v", name, code, s)
+	}
+	links := p.eval(fmt.Sprintf(`[...document.querySelectorAll('[data-store=%q] a')].map(a => a.getAttribute("href")).join(" ")`, name))
+	if links != s.URL+" "+s.AdminURL {
+		p.t.Errorf("the card links to %q, want the store's URL and admin URL %q %q", links, s.URL, s.AdminURL)
+	}
+	if p.firstPhase == "Provisioning" {
+		if got := p.text("#announce"); got != "Store "+name+" is Ready." {
+			p.t.Errorf("the live region says %q after the card turned Ready", got)
+		}
+	}
+}
+
+// onAPhone narrows the window to 360 px: nothing may need sideways scrolling.
+func onAPhone(p *page) {
+	p.t.Helper()
+	p.do(5*time.Second, chromedp.EmulateViewport(360, 780, chromedp.EmulateMobile))
+	p.do(5*time.Second, chromedp.Sleep(300*time.Millisecond)) // let the layout settle
+	if w := p.eval(`String(document.documentElement.scrollWidth)`); w != "360" {
+		p.t.Errorf("at 360 px wide the page is %s px wide", w)
+	}
+	p.shot("05-phone")
+	p.do(5*time.Second, chromedp.EmulateViewport(1280, 900))
+}
+
+// deleteWithConfirmation deletes the store through its card's button and the dialog that
+// names it, and waits for the card to go.
+func deleteWithConfirmation(p *page, base, name string) {
+	p.t.Helper()
+	card := fmt.Sprintf(`[data-store=%q]`, name)
+	p.pressOn(card+" button", kb.Enter)
+	p.do(5*time.Second, chromedp.WaitVisible(chromedp.CSS("#delete-dialog")))
+	if got := p.text("#delete-title"); got != "Delete store "+name+"?" {
+		p.t.Errorf("the confirmation reads %q, want it to name store %s", got, name)
+	}
+	if got := p.eval(`document.activeElement.id`); got != "delete-cancel" {
+		p.t.Errorf("the confirmation opened with focus on %q, want Cancel", got)
+	}
+	p.shot("06-confirm-delete")
+	p.do(10*time.Second, chromedp.Click(chromedp.CSS("#delete-confirm")), chromedp.WaitNotVisible(chromedp.CSS("#delete-dialog")))
+	if phase := p.eval(fmt.Sprintf(`document.querySelector(%q)?.dataset.phase ?? "gone"`, card)); phase != "Deleting" && phase != "gone" {
+		p.t.Errorf("after the confirmation the card reads %q, want Deleting", phase)
+	}
+	p.shot("07-deleting")
+	p.do(3*time.Minute, chromedp.WaitNotPresent(chromedp.CSS(card)))
+	p.shot("08-deleted")
+	if code := getJSON(p.t, base+"/api/stores/"+name, nil); code != http.StatusNotFound {
+		p.t.Errorf("GET /api/stores/%s after the card went: %d, want 404", name, code)
+	}
+	if got := p.text("#announce"); got != "Store "+name+" was deleted." {
+		p.t.Errorf("the live region says %q after the delete", got)
+	}
+}
+
+// otherTabs opens the activity tab, which lists this store's create and delete, and the
+// metrics tab, moving between tabs with the arrow keys.
+func otherTabs(p *page, name string) {
+	p.t.Helper()
+	p.pressOn("#tab-stores", kb.ArrowRight)
+	row := fmt.Sprintf(`[...document.querySelectorAll("#audit tbody tr")].filter(r => r.textContent.includes(%q)).map(r => r.cells[1].textContent).sort().join(" ")`, name)
+	deadline := time.Now().Add(30 * time.Second)
+	for got := ""; got != "create delete"; got = p.eval(row) {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the activity tab shows %q for %s, want its create and delete", got, name)
+		}
+		p.do(10*time.Second, chromedp.Click(chromedp.CSS(`#audit-filter button[type="submit"]`)), chromedp.Sleep(time.Second))
+	}
+	p.shot("09-activity")
+	p.pressOn("#tab-activity", kb.ArrowRight)
+	p.do(10*time.Second, chromedp.WaitVisible(chromedp.CSS("#metrics dl")))
+	if got := p.text("#metrics"); !strings.Contains(got, "p95") {
+		p.t.Errorf("the metrics tab shows no provisioning p95:\n%s", got)
+	}
+	p.shot("10-metrics")
+}
+
+// startServe runs `storectl serve` on a free loopback port and waits until it is ready.
+func startServe(t *testing.T, r *storectlRunner) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	proc := r.start("serve", "--listen", addr)
+	t.Cleanup(func() {
+		select {
+		case <-proc.done:
+		default:
+			r.signal(proc, syscall.SIGTERM)
+		}
+	})
+	base := "http://" + addr
+	eventually(t, 60*time.Second, "storectl serve to be ready", func() bool {
+		select {
+		case <-proc.done:
+			t.Fatalf("storectl serve exited with %d:\n%s", proc.code, proc.stderr.String())
+		default:
+		}
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		_ = res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+	return base
+}
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if v != nil && res.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+			t.Fatalf("decode %s: %v", url, err)
+		}
+	}
+	return res.StatusCode
+}
