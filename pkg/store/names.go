@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -31,9 +32,10 @@ var nameRE = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`)
 
 // reservedNames are refused because they collide with cluster conventions
 // (kube-*, system, default), storectl itself, or host names people expect to
-// mean something else under the store domain (www, api, admin, ...).
+// mean something else under the store domain (www, api, admin, ...). "audit" is
+// the path /api/stores/audit/log of storectl serve.
 var reservedNames = map[string]bool{
-	"default": true, "system": true, "storectl": true, "store": true, "stores": true,
+	"default": true, "system": true, "storectl": true, "store": true, "stores": true, "audit": true,
 	"www": true, "api": true, "admin": true, "root": true, "localhost": true,
 	"mail": true, "smtp": true, "imap": true, "ftp": true, "ns": true, "dns": true,
 	"ingress": true, "metrics": true, "monitoring": true, "dashboard": true,
@@ -42,6 +44,19 @@ var reservedNames = map[string]bool{
 
 // reservedPrefixes are refused as prefixes as well as whole names.
 var reservedPrefixes = []string{"kube", "system-", "storectl-", "openshift"}
+
+// ReservedNames returns the words no store may be named, sorted.
+func ReservedNames() []string {
+	out := make([]string, 0, len(reservedNames))
+	for n := range reservedNames {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ReservedPrefixes returns the prefixes no store name may start with.
+func ReservedPrefixes() []string { return append([]string(nil), reservedPrefixes...) }
 
 // ValidateName checks a store name without touching the cluster. The error
 // wraps ErrInvalidName and states the rule.

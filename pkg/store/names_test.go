@@ -42,6 +42,7 @@ func TestValidateName(t *testing.T) {
 		{"storectl", false},
 		{"www", false},
 		{"api", false},
+		{"audit", false}, // /api/stores/audit/log is the server's audit log
 		{"admin", false},
 		{"system", false},
 		{"shop\n", false},

@@ -1,0 +1,183 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/storectl/storectl/pkg/audit"
+	"github.com/storectl/storectl/pkg/store"
+)
+
+// Engine is what the server needs of the store engine; the CLI's engine implements it.
+type Engine interface {
+	Create(ctx context.Context, o store.CreateOptions) (*store.Store, error)
+	List(ctx context.Context, o store.ListOptions) ([]store.Store, error)
+	Get(ctx context.Context, name string) (*store.Store, error)
+	Delete(ctx context.Context, name string, o store.DeleteOptions) error
+}
+
+// Defaults of the server's settings.
+const (
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultMaxConcurrent = 4
+	// DefaultRateLimit is the mutating requests one client may make per minute.
+	DefaultRateLimit = 30
+	// DefaultShutdownGrace is how long operations under way may go on after SIGTERM before
+	// they are interrupted.
+	DefaultShutdownGrace = 20 * time.Second
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes = 1 << 20
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout = 10 * time.Second
+	// keepAliveInterval is how often an idle event stream gets a comment line.
+	keepAliveInterval = 15 * time.Second
+	// slotWait is how long a mutating request waits for one of the --max-concurrent slots.
+	slotWait = 10 * time.Second
+)
+
+// Options configure a Server. Engine, Kube, Recorder, AuditQuery, StoreJSON and AuditJSON
+// are required.
+type Options struct {
+	Engine Engine
+	// Kube is the clientset the shared cache watches with and readiness probes.
+	Kube kubernetes.Interface
+	// Recorder records every mutating operation; the server adds the caller to its actor.
+	Recorder *audit.Recorder
+	// AuditQuery reads the audit log.
+	AuditQuery func(audit.Filter) ([]audit.Record, error)
+	// Provisionings reads every store's provisioning from the cluster, for /api/metrics.
+	Provisionings func(ctx context.Context) ([]store.Provisioning, error)
+	// Preflight, when set, checks the cluster before a create, as `storectl create` does.
+	Preflight func(ctx context.Context) error
+	// StoreJSON and AuditJSON give the -o json shapes of a store and of audit records.
+	StoreJSON func(*store.Store) any
+	AuditJSON func([]audit.Record) any
+	// ExitCode, Explain and Hint are the CLI's: the exit code of an error, the next step
+	// attached to it, and that next step.
+	ExitCode func(error) int
+	Explain  func(ctx context.Context, err error, name, action string) error
+	Hint     func(error) string
+	// Web is the dashboard, served at /; nil serves none.
+	Web fs.FS
+
+	Listen string
+	// Tokens maps each accepted bearer token to its name; empty means no authentication,
+	// which only a loopback listener allows.
+	Tokens        map[string]string
+	ReadOnly      bool
+	MaxConcurrent int
+	// RateLimit is the mutating requests per minute per client; 0 means no limit.
+	RateLimit     int
+	ShutdownGrace time.Duration
+	// Timeout bounds each create and delete; 0 means the engine's default.
+	Timeout time.Duration
+	Version string
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Server is a running storectl serve.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	fleet   *fleet
+	ops     *runner
+	metrics *metrics
+	limiter *limiter
+	auth    *authenticator
+	handler http.Handler
+}
+
+// New checks the options and builds the server; Run serves.
+func New(o Options) (*Server, error) {
+	if o.Engine == nil || o.Kube == nil || o.Recorder == nil || o.AuditQuery == nil || o.StoreJSON == nil || o.AuditJSON == nil {
+		return nil, errors.New("serve: Engine, Kube, Recorder, AuditQuery, StoreJSON and AuditJSON are required")
+	}
+	if o.Listen == "" {
+		o.Listen = DefaultListen
+	}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = DefaultShutdownGrace
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	auth, err := newAuthenticator(o.Listen, o.Tokens)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: o, log: o.Log, auth: auth, limiter: newLimiter(o.RateLimit, o.Now)}
+	s.fleet = newFleet(o.Engine, o.Kube, o.Log)
+	s.ops = newRunner(o.MaxConcurrent, s.fleet)
+	s.metrics = newMetrics(o.Version, s.fleet)
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler, for tests.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run listens and serves until ctx ends, then shuts down: it stops accepting, ends the event
+// streams, lets operations under way go on for the shutdown grace, interrupts the rest (each
+// releases its store's Lease and records the interruption) and returns.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.opts.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener of the caller's.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// Operations outlive the requests that start them and the signal that stops the server:
+	// they end by the shutdown grace, not at once.
+	s.ops.start(context.WithoutCancel(ctx))
+	streams, endStreams := context.WithCancel(ctx)
+	defer endStreams()
+	go s.fleet.run(streams)
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return streams },
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.log.Info("listening", "address", ln.Addr().String(), "auth", s.auth.mode(), "readOnly", s.opts.ReadOnly,
+		"maxConcurrent", s.opts.MaxConcurrent, "rateLimitPerMinute", s.opts.RateLimit)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		s.ops.stop(0)
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "operations", s.ops.count(), "grace", s.opts.ShutdownGrace.String())
+	endStreams()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	shutErr := srv.Shutdown(sctx)
+	s.ops.stop(s.opts.ShutdownGrace)
+	s.log.Info("stopped")
+	if shutErr != nil && !errors.Is(shutErr, context.DeadlineExceeded) {
+		return shutErr
+	}
+	return nil
+}
