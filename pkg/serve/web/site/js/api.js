@@ -30,14 +30,25 @@ function headers(extra) {
   return h;
 }
 
-// authorize asks for a token after a 401 and reports whether to try again.
+// authorize asks for a token after a 401 and reports whether to try again. Once the user
+// declines, it asks no more until allowTokenPrompt.
 let asking = null;
+let declined = false;
 async function authorize() {
+  if (declined) return false;
   asking ??= askToken().finally(() => { asking = null; });
   const token = await asking;
-  if (!token) return false;
+  if (!token) {
+    declined = true;
+    return false;
+  }
   sessionStorage.setItem(tokenKey, token);
   return true;
+}
+
+// allowTokenPrompt lets the next 401 ask for a token again.
+export function allowTokenPrompt() {
+  declined = false;
 }
 
 async function problemOf(res) {
@@ -74,13 +85,14 @@ export async function request(method, path, body) {
 }
 
 // stream follows a text/event-stream, calling on[event](data) for each event and status(state)
-// as the connection opens ("open") or drops ("retry"). It reconnects with a growing delay
-// until stop() is called. It reads the stream with fetch rather than EventSource so that a
-// bearer token can go with it.
+// as the connection opens ("open") or drops ("retry"). It reconnects with a growing delay,
+// or at once on reconnect(), until stop(). It reads the stream with fetch rather than
+// EventSource so that a bearer token can go with it.
 export function stream(path, on, status) {
   let stopped = false;
   let delay = 1000;
   let controller;
+  let wake = () => {};
   const run = async () => {
     while (!stopped) {
       controller = new AbortController();
@@ -101,12 +113,18 @@ export function stream(path, on, status) {
       }
       if (stopped) return;
       status("retry", failure);
-      await new Promise((r) => setTimeout(r, delay));
+      await new Promise((r) => {
+        wake = r;
+        setTimeout(r, delay);
+      });
       delay = Math.min(delay * 2, 15000);
     }
   };
   run();
-  return { stop() { stopped = true; controller?.abort(); } };
+  return {
+    stop() { stopped = true; controller?.abort(); wake(); },
+    reconnect() { delay = 1000; wake(); },
+  };
 }
 
 // readEvents parses the event-stream format: fields up to a blank line make one event.

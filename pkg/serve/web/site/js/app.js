@@ -1,7 +1,7 @@
 // The dashboard: store cards over the fleet event stream, create and delete dialogs, the
 // activity and metrics tabs.
 
-import { request, stream, onToken } from "./api.js";
+import { request, stream, onToken, allowTokenPrompt } from "./api.js";
 import { $, showProblem } from "./dom.js";
 import { nameRule, checkName } from "./names.js";
 import { Cards } from "./stores.js";
@@ -178,15 +178,25 @@ $("#metrics-refresh").addEventListener("click", () => load($("#tab-metrics")));
 
 const connection = $("#connection");
 
+const tokenButton = $("#token-button");
+let fleet;
+
 function connected(state, err) {
   connection.dataset.state = state;
-  connection.textContent = state === "open" ? "Live" : "Reconnecting…";
+  const refused = err?.status === 401;
+  connection.textContent = state === "open" ? "Live" : refused ? "Token needed" : "Reconnecting…";
+  tokenButton.hidden = !refused;
   if (state === "open") {
     reconcile();
   } else if (err?.status) {
     showProblem(pageError, err);
   }
 }
+
+tokenButton.addEventListener("click", () => {
+  allowTokenPrompt();
+  fleet?.reconnect();
+});
 
 // reconcile reads the full list after each (re)connect, so a store deleted while the stream
 // was down loses its card.
@@ -213,7 +223,7 @@ async function start() {
   } catch (err) {
     console.warn("the name rule is checked by the server only:", err);
   }
-  stream("/api/events", {
+  fleet = stream("/api/events", {
     store: (s) => cards.update(s),
     deleted: (d) => cards.remove(d.name),
   }, connected);

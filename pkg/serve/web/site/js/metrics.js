@@ -16,8 +16,10 @@ function label(key) {
   return /^p\d+$/.test(words) ? words : words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-function value(key, v) {
-  if (typeof v === "number" && /seconds$/i.test(key)) return seconds(v);
+// value formats one figure; durations of a group with no samples (n is 0) are not zero but
+// unknown.
+function value(key, v, group = {}) {
+  if (typeof v === "number" && /seconds$/i.test(key)) return group.n === 0 ? "–" : seconds(v);
   if (typeof v === "number") return v.toLocaleString();
   if (v === null || v === undefined || v === "") return "–";
   return String(v);
@@ -34,7 +36,7 @@ function section(obj, level) {
   const figures = Object.entries(obj).filter(([, v]) => plain(v));
   if (figures.length) {
     out.push(h("dl", { class: "figures" }, figures.map(([k, v]) =>
-      h("div", { class: "figure" }, h("dt", {}, label(k)), h("dd", {}, value(k, v))))));
+      h("div", { class: "figure" }, h("dt", {}, label(k)), h("dd", {}, value(k, v, obj))))));
   }
   for (const [k, v] of Object.entries(obj)) {
     if (plain(v)) continue;
