@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -22,6 +24,7 @@ type page struct {
 	ctx        context.Context
 	artifacts  string
 	firstPhase string // the phase the new store's card first showed
+	allow401   bool   // the browser's log of a 401 answer is expected
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
@@ -114,6 +117,19 @@ func (p *page) eval(expr string) string {
 	return v
 }
 
+// until waits for a JavaScript condition to hold in the page.
+func (p *page) until(timeout time.Duration, what, cond string) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for p.eval(`String(Boolean(`+cond+`))`) != "true" {
+		if time.Now().After(deadline) {
+			p.shot("failed")
+			p.t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // text is the visible text of the first element matching the CSS selector.
 func (p *page) text(sel string) string {
 	p.t.Helper()
@@ -149,11 +165,27 @@ func (p *page) noConsoleErrors() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, m := range p.console {
+		if p.allow401 && m.Source == "network" && strings.Contains(m.Text, "status of 401") {
+			continue
+		}
 		switch m.Type {
 		case chromedp.ConsoleException, chromedp.ConsoleError, chromedp.ConsoleWarning, "assert":
 			p.t.Errorf("the page's console: %s %s:%d %s", m.Type, m.URL, m.Line+1, m.Text)
 		}
 	}
+}
+
+// refused counts the requests the server answered 401, as the browser logged them.
+func (p *page) refused() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, m := range p.console {
+		if m.Source == "network" && strings.Contains(m.Text, "status of 401") {
+			n++
+		}
+	}
+	return n
 }
 
 func (p *page) consoleText() string {
@@ -165,6 +197,65 @@ func (p *page) consoleText() string {
 	}
 	return b.String()
 }
+
+// colorScheme makes the page see prefers-color-scheme: scheme.
+func (p *page) colorScheme(scheme string) {
+	p.t.Helper()
+	p.do(5*time.Second, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+		})
+		return err
+	}))
+	dark := p.eval(`String(matchMedia("(prefers-color-scheme: dark)").matches)`) == "true"
+	bg := p.eval(`getComputedStyle(document.body).backgroundColor`)
+	if dark != (scheme == "dark") || (bg == "rgb(245, 246, 248)") == dark {
+		p.t.Errorf("with prefers-color-scheme: %s the page's background is %s", scheme, bg)
+	}
+}
+
+// checkContrast fails the test for visible text below WCAG's AA contrast against its
+// background: 4.5:1, or 3:1 for large text.
+func (p *page) checkContrast(where string) {
+	p.t.Helper()
+	if bad := p.eval(contrastJS); bad != "" {
+		p.t.Errorf("text with too little contrast in %s:\n%s", where, bad)
+	}
+}
+
+// contrastJS lists the visible elements whose own text lacks contrast, one a line. The
+// background is the nearest opaque one among the element and its ancestors.
+const contrastJS = `(() => {
+  const parse = (c) => {
+    const m = c.match(/rgba?\(([^)]+)\)/);
+    if (!m) return null;
+    const v = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
+    return { r: v[0], g: v[1], b: v[2], a: v.length > 3 ? v[3] : 1 };
+  };
+  const lum = ({ r, g, b }) => {
+    const f = (x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0.5) return c;
+    }
+    return { r: 255, g: 255, b: 255, a: 1 };
+  };
+  const out = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (!el.checkVisibility({ visibilityProperty: true }) || el.closest(":disabled, .visually-hidden")) continue;
+    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    const s = getComputedStyle(el);
+    const [hi, lo] = [lum(parse(s.color)), lum(background(el))].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(s.fontSize);
+    const min = size >= 24 || (parseInt(s.fontWeight, 10) >= 700 && size >= 18.66) ? 3 : 4.5;
+    if (ratio < min) out.push(el.tagName.toLowerCase() + " " + JSON.stringify(el.textContent.trim().slice(0, 40)) + " " + ratio.toFixed(2) + ":1");
+  }
+  return out.join("\n");
+})()`
 
 // jsString quotes s as a JavaScript string literal.
 func jsString(s string) string {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,6 +37,9 @@ func TestDashboardInABrowser(t *testing.T) {
 	p := openBrowser(t, base)
 
 	p.do(10*time.Second, chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="open"]`)))
+	if p.eval(`String(document.querySelector("#token-dialog").open)`) != "false" {
+		t.Error("a server without tokens made the dashboard ask for one")
+	}
 	p.shot("01-dashboard")
 
 	refuseInvalidNames(p)
@@ -108,6 +113,11 @@ func seeReady(p *page, base, name string) {
 	p.t.Helper()
 	p.do(3*time.Minute, chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-store=%q][data-phase="Ready"]`, name))))
 	p.shot("04-ready")
+	p.checkContrast("the ready card")
+	p.colorScheme("dark")
+	p.shot("04-ready-dark")
+	p.checkContrast("the ready card, dark")
+	p.colorScheme("light")
 	var s storeJSON
 	if code := getJSON(p.t, base+"/api/stores/"+name, &s); code != http.StatusOK || s.Status != "Ready" {
 		p.t.Fatalf("GET /api/stores/%s: %d %+v", name, code, s)
@@ -178,16 +188,21 @@ func otherTabs(p *page, name string) {
 		p.do(10*time.Second, chromedp.Click(chromedp.CSS(`#audit-filter button[type="submit"]`)), chromedp.Sleep(time.Second))
 	}
 	p.shot("09-activity")
+	p.checkContrast("the activity tab")
 	p.pressOn("#tab-activity", kb.ArrowRight)
 	p.do(10*time.Second, chromedp.WaitVisible(chromedp.CSS("#metrics dl")))
-	if got := p.text("#metrics"); !strings.Contains(got, "p95") {
-		p.t.Errorf("the metrics tab shows no provisioning p95:\n%s", got)
+	got := p.text("#metrics")
+	for _, want := range []string{"Stores", "Total", "By phase", "Ready", "Provisioning", "p50", "p95", "Failures"} {
+		if !strings.Contains(got, want) {
+			p.t.Errorf("the metrics tab lacks %q:\n%s", want, got)
+		}
 	}
 	p.shot("10-metrics")
+	p.checkContrast("the metrics tab")
 }
 
 // startServe runs `storectl serve` on a free loopback port and waits until it is ready.
-func startServe(t *testing.T, r *storectlRunner) string {
+func startServe(t *testing.T, r *storectlRunner, args ...string) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -195,7 +210,7 @@ func startServe(t *testing.T, r *storectlRunner) string {
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
-	proc := r.start("serve", "--listen", addr)
+	proc := r.start(append([]string{"serve", "--listen", addr}, args...)...)
 	t.Cleanup(func() {
 		select {
 		case <-proc.done:
@@ -233,4 +248,49 @@ func getJSON(t *testing.T, url string, v any) int {
 		}
 	}
 	return res.StatusCode
+}
+
+// TestDashboardAsksForAToken opens the dashboard of a server that requires a bearer token:
+// the token is asked for only after the server answered 401, asked again when it is wrong,
+// explained when declined, and kept for the tab in sessionStorage once it works.
+func TestDashboardAsksForAToken(t *testing.T) {
+	t.Parallel()
+	c := testcluster.Require(t)
+	r := newRunner(t, c.Kubeconfig)
+	token := uniqueStore("token-for-the-dashboard")
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(tokens, []byte("browser:"+token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := startServe(t, r, "--token-file", tokens)
+	p := openBrowser(t, base)
+	p.allow401 = true
+
+	p.do(10*time.Second, chromedp.WaitVisible(chromedp.CSS("#token-dialog")))
+	if got := p.eval(`document.activeElement.id`); got != "token-input" {
+		t.Errorf("the token prompt opened with focus on %q, want the token field", got)
+	}
+	p.shot("01-token-prompt")
+	p.do(10*time.Second, chromedp.SendKeys(chromedp.CSS("#token-input"), "not-the-token-at-all"+kb.Enter))
+	// The wrong token is refused with another 401, and the prompt comes back empty.
+	eventually(t, 10*time.Second, "a second 401", func() bool { return p.refused() >= 2 })
+	p.until(10*time.Second, "the prompt to ask again", `document.querySelector("#token-dialog").open && document.querySelector("#token-input").value === ""`)
+	p.do(10*time.Second, chromedp.KeyEvent(kb.Escape), chromedp.WaitVisible(chromedp.CSS("#token-button")))
+	if got := p.text("#error"); !strings.Contains(got, "bearer token is required") {
+		t.Errorf("after the prompt was declined the page says %q, want the server's detail", got)
+	}
+	p.shot("02-token-declined")
+
+	p.do(10*time.Second, chromedp.Click(chromedp.CSS("#token-button")), chromedp.WaitVisible(chromedp.CSS("#token-dialog")))
+	p.do(20*time.Second, chromedp.SendKeys(chromedp.CSS("#token-input"), token+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="open"]`)))
+	if p.eval(`sessionStorage.getItem("storectl.token")`) != token {
+		t.Error("the working token is not kept in sessionStorage")
+	}
+	if p.eval(`String(localStorage.length)`) != "0" {
+		t.Error("the dashboard wrote to localStorage")
+	}
+	p.do(10*time.Second, chromedp.WaitNotVisible(chromedp.CSS("#error")))
+	p.shot("03-token-accepted")
+	p.noConsoleErrors()
 }
