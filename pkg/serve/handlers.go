@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/storectl/storectl/pkg/audit"
@@ -55,8 +56,10 @@ func (s *Server) lookup(ctx context.Context, name string) (*store.Store, error) 
 	if err := store.ValidateName(name); err != nil {
 		return nil, err
 	}
-	if st := s.fleet.get(name); st != nil {
-		return st, nil
+	if s.fleet.isSynced() {
+		if st := s.fleet.get(name); st != nil {
+			return st, nil
+		}
 	}
 	st, err := s.opts.Engine.Get(ctx, name)
 	if err != nil {
@@ -82,6 +85,9 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil && s.opts.Preflight != nil {
 		err = s.opts.Preflight(r.Context())
+	}
+	if err == nil {
+		err = s.refuseReady(r.Context(), req.Name)
 	}
 	if err != nil {
 		s.writeProblem(w, r, err, req.Name, "create")
@@ -118,6 +124,18 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	s.fleet.put(st)
 	w.Header().Set("Location", "/api/stores/"+url.PathEscape(st.Name))
 	writeJSON(w, http.StatusAccepted, s.opts.StoreJSON(s.fleet.view(st)))
+}
+
+// refuseReady answers a create of a store that exists and is Ready, as the engine would,
+// without claiming it: nothing is to be done. A store Ready whose release is still pending
+// is left to the create, which finishes it.
+func (s *Server) refuseReady(ctx context.Context, name string) error {
+	st, err := s.opts.Engine.Get(ctx, name)
+	if err != nil || st.Phase != store.PhaseReady || strings.HasPrefix(st.ReleaseStatus, "pending") {
+		return nil
+	}
+	return &store.Error{Err: store.ErrAlreadyExists, Store: name, Reason: store.ReasonAlreadyExists,
+		Message: "the store already exists and is Ready; nothing was changed", Components: st.Components}
 }
 
 // decodeCreate reads a create request: JSON, no unknown fields, within the body limit.

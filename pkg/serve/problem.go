@@ -80,7 +80,8 @@ func (s *Server) problemOf(ctx context.Context, err error, name, action string) 
 		return Problem{Type: "about:blank", Title: http.StatusText(re.status), Status: re.status,
 			Detail: re.detail, ExitCode: re.exitCode, Hint: re.hint}, re.retryAfter
 	}
-	if s.opts.Explain != nil {
+	// A name refused before any work has no next step but the rule the message states.
+	if s.opts.Explain != nil && !errors.Is(err, store.ErrInvalidName) {
 		err = s.opts.Explain(ctx, err, name, action)
 	}
 	code := exitError

@@ -52,7 +52,7 @@ func (s *Server) routes() http.Handler {
 		}}))
 	}
 	// Whatever no route matches is a problem document too, not the mux's plain text.
-	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		mux.Handle(m+" /api/", s.guard(route{public: true, handler: s.handleNoRoute}))
 	}
 	return s.logRequests(mux)

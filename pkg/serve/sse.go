@@ -63,7 +63,7 @@ func (s *Server) sendEvent(sw *sseWriter, ev event) error {
 	case "progress":
 		p := ev.progress
 		return sw.send("progress", progressData{Component: p.Step, State: p.State, Message: p.Message,
-			ElapsedSeconds: p.Elapsed.Round(time.Millisecond).Seconds()})
+			ElapsedSeconds: float64(p.Elapsed.Milliseconds()) / 1000})
 	case "deleted":
 		return sw.send("deleted", deletedData{Name: ev.name})
 	}
@@ -72,14 +72,13 @@ func (s *Server) sendEvent(sw *sseWriter, ev event) error {
 
 func (s *Server) handleStoreEvents(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if !s.waitSynced(w, r) {
-		return
-	}
 	if _, err := s.lookup(r.Context(), name); err != nil {
 		s.writeProblem(w, r, err, name, "get")
 		return
 	}
-	s.stream(w, r, name)
+	if s.waitSynced(w, r) {
+		s.stream(w, r, name)
+	}
 }
 
 func (s *Server) handleFleetEvents(w http.ResponseWriter, r *http.Request) {
