@@ -107,7 +107,7 @@ export function stream(path, on, status) {
         if (!res.ok) throw await problemOf(res);
         delay = 1000;
         status("open");
-        await readEvents(res.body, on);
+        await readEvents(res.body, on, controller);
       } catch (err) {
         failure = err;
       }
@@ -127,34 +127,54 @@ export function stream(path, on, status) {
   };
 }
 
+// silence is how long a stream may send nothing before it counts as dropped: the server
+// sends a keep-alive comment every 15 seconds, and a connection that died without closing
+// (a laptop that slept, a proxy that forgot it) sends nothing at all.
+const silence = 45000;
+
 // readEvents parses the event-stream format: fields up to a blank line make one event.
-async function readEvents(body, on) {
+async function readEvents(body, on, controller) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = "";
   let event = "message";
   let data = [];
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buf += value;
-    let nl;
-    while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + (buf.startsWith("\r\n", nl) ? 2 : 1));
-      if (line === "") {
-        if (data.length) dispatch(on, event, data.join("\n"));
-        event = "message";
-        data = [];
-        continue;
-      }
-      if (line.startsWith(":")) continue;
-      const colon = line.indexOf(":");
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const val = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-      if (field === "event") event = val;
-      else if (field === "data") data.push(val);
+  let heard = Date.now();
+  const watchdog = setInterval(() => {
+    if (Date.now() - heard > silence) controller.abort();
+  }, 5000);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      heard = Date.now();
+      buf += value;
+      ({ buf, event, data } = lines(buf, event, data, on));
     }
+  } finally {
+    clearInterval(watchdog);
   }
+}
+
+// lines dispatches the complete lines of buf and returns what is left with the event so far.
+function lines(buf, event, data, on) {
+  let nl;
+  while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
+    const line = buf.slice(0, nl);
+    buf = buf.slice(nl + (buf.startsWith("\r\n", nl) ? 2 : 1));
+    if (line === "") {
+      if (data.length) dispatch(on, event, data.join("\n"));
+      event = "message";
+      data = [];
+      continue;
+    }
+    if (line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const val = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "event") event = val;
+    else if (field === "data") data.push(val);
+  }
+  return { buf, event, data };
 }
 
 function dispatch(on, event, raw) {

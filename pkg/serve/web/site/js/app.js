@@ -168,6 +168,15 @@ for (const t of tabs) {
   });
 }
 
+// refreshSoon reloads the activity or metrics tab while it is shown, once changes settle.
+let refreshTimer;
+function refreshSoon() {
+  const tab = tabs.find((t) => t.getAttribute("aria-selected") === "true");
+  if (!loaders[tab.id]) return;
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => load(tab), 1500);
+}
+
 $("#audit-filter").addEventListener("submit", (e) => {
   e.preventDefault();
   load($("#tab-activity"));
@@ -224,8 +233,8 @@ async function start() {
     console.warn("the name rule is checked by the server only:", err);
   }
   fleet = stream("/api/events", {
-    store: (s) => cards.update(s),
-    deleted: (d) => cards.remove(d.name),
+    store: (s) => { cards.update(s); refreshSoon(); },
+    deleted: (d) => { cards.remove(d.name); refreshSoon(); },
   }, connected);
   const tab = tabs.find((t) => t.id === `tab-${location.hash.slice(1)}`);
   if (tab) select(tab, false);

@@ -82,7 +82,8 @@ export class Cards {
   fill({ li, store, parts, del }) {
     li.dataset.phase = store.phase;
     parts.phase.dataset.phase = store.phase;
-    parts.phase.textContent = `${phaseIcon[store.phase] || ""} ${store.phase}`.trim();
+    const icon = phaseIcon[store.phase];
+    parts.phase.replaceChildren(...(icon ? [h("span", { "aria-hidden": "true" }, icon), " "] : []), store.phase);
     const msg = [store.reason, store.message].filter(Boolean).join(": ");
     parts.message.textContent = msg;
     parts.message.hidden = !msg;
