@@ -20,11 +20,12 @@ import (
 // page is a tab of a headless Chromium that a test drives, with what the page wrote to its
 // console and where its screenshots go.
 type page struct {
-	t          *testing.T
-	ctx        context.Context
-	artifacts  string
-	firstPhase string // the phase the new store's card first showed
-	allow401   bool   // the browser's log of a 401 answer is expected
+	t            *testing.T
+	ctx          context.Context
+	artifacts    string
+	firstPhase   string // the phase the new store's card first showed
+	allow401     bool   // the browser's log of a 401 answer is expected
+	allowRefused bool   // the browser's log of a refused connection is expected
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
@@ -165,7 +166,8 @@ func (p *page) noConsoleErrors() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, m := range p.console {
-		if p.allow401 && m.Source == "network" && strings.Contains(m.Text, "status of 401") {
+		if p.allow401 && m.Source == "network" && strings.Contains(m.Text, "status of 401") ||
+			p.allowRefused && m.Source == "network" && strings.Contains(m.Text, "ERR_CONNECTION_REFUSED") {
 			continue
 		}
 		switch m.Type {

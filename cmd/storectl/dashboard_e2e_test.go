@@ -33,7 +33,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	name := uniqueStore("web")
 	r := newRunner(t, c.Kubeconfig)
 	t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m") })
-	base := startServe(t, r)
+	base, _ := startServe(t, r)
 	p := openBrowser(t, base)
 
 	p.do(10*time.Second, chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="open"]`)))
@@ -202,7 +202,7 @@ func otherTabs(p *page, name string) {
 }
 
 // startServe runs `storectl serve` on a free loopback port and waits until it is ready.
-func startServe(t *testing.T, r *storectlRunner, args ...string) string {
+func startServe(t *testing.T, r *storectlRunner, args ...string) (string, *process) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -210,29 +210,38 @@ func startServe(t *testing.T, r *storectlRunner, args ...string) string {
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
+	return "http://" + addr, serveAt(t, r, addr, args...)
+}
+
+// serveAt runs `storectl serve --listen addr`, waits until it is ready and returns the
+// process; the test's end stops it with SIGTERM if it still runs.
+func serveAt(t *testing.T, r *storectlRunner, addr string, args ...string) *process {
+	t.Helper()
 	proc := r.start(append([]string{"serve", "--listen", addr}, args...)...)
-	t.Cleanup(func() {
-		select {
-		case <-proc.done:
-		default:
-			r.signal(proc, syscall.SIGTERM)
-		}
-	})
-	base := "http://" + addr
+	t.Cleanup(func() { stopServe(r, proc) })
 	eventually(t, 60*time.Second, "storectl serve to be ready", func() bool {
 		select {
 		case <-proc.done:
 			t.Fatalf("storectl serve exited with %d:\n%s", proc.code, proc.stderr.String())
 		default:
 		}
-		res, err := http.Get(base + "/readyz")
+		res, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {
 			return false
 		}
 		_ = res.Body.Close()
 		return res.StatusCode == http.StatusOK
 	})
-	return base
+	return proc
+}
+
+// stopServe stops the server by its pid, as a service manager would.
+func stopServe(r *storectlRunner, proc *process) {
+	select {
+	case <-proc.done:
+	default:
+		r.signal(proc, syscall.SIGTERM)
+	}
 }
 
 func getJSON(t *testing.T, url string, v any) int {
@@ -262,7 +271,7 @@ func TestDashboardAsksForAToken(t *testing.T) {
 	if err := os.WriteFile(tokens, []byte("browser:"+token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := startServe(t, r, "--token-file", tokens)
+	base, _ := startServe(t, r, "--token-file", tokens)
 	p := openBrowser(t, base)
 	p.allow401 = true
 
@@ -292,5 +301,40 @@ func TestDashboardAsksForAToken(t *testing.T) {
 	}
 	p.do(10*time.Second, chromedp.WaitNotVisible(chromedp.CSS("#error")))
 	p.shot("03-token-accepted")
+	p.noConsoleErrors()
+}
+
+// TestDashboardReconnects stops the server under an open dashboard and starts it again on the
+// same address: the page says it is reconnecting, comes back live by itself, and drops the
+// card of a store that was deleted (by the CLI) while it was not connected.
+func TestDashboardReconnects(t *testing.T) {
+	t.Parallel()
+	c := testcluster.Require(t)
+	name := uniqueStore("web-gone")
+	r := newRunner(t, c.Kubeconfig)
+	t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m") })
+	base, server := startServe(t, r)
+	addr := strings.TrimPrefix(base, "http://")
+	p := openBrowser(t, base)
+	p.do(10*time.Second, chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="open"]`)))
+
+	// A store the CLI creates shows up on the page: the stream follows the cluster.
+	r.must("create", name, "--wait=false")
+	card := fmt.Sprintf(`[data-store=%q]`, name)
+	p.do(time.Minute, chromedp.WaitVisible(chromedp.CSS(card)))
+
+	stopServe(r, server)
+	p.do(20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="retry"]`)))
+	if got := p.text("#connection"); got != "Reconnecting…" {
+		t.Errorf("with the server gone the header says %q", got)
+	}
+	p.shot("01-reconnecting")
+	r.must("delete", name, "--yes", "--timeout", "3m")
+
+	serveAt(t, r, addr)
+	p.do(30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="open"]`)))
+	p.do(10*time.Second, chromedp.WaitNotPresent(chromedp.CSS(card)))
+	p.shot("02-reconnected")
+	p.allowRefused = true // the browser logs the connections the stopped server refused
 	p.noConsoleErrors()
 }
