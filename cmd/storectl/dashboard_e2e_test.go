@@ -45,6 +45,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	refuseInvalidNames(p)
 	createFromDialog(p, name)
 	seeReady(p, base, name)
+	refuseDuplicate(p, name)
 	onAPhone(p)
 	deleteWithConfirmation(p, base, name)
 	otherTabs(p, name)
@@ -127,10 +128,30 @@ func seeReady(p *page, base, name string) {
 		p.t.Errorf("the card links to %q, want the store's URL and admin URL %q %q", links, s.URL, s.AdminURL)
 	}
 	if p.firstPhase == "Provisioning" {
-		if got := p.text("#announce"); got != "Store "+name+" is Ready." {
-			p.t.Errorf("the live region says %q after the card turned Ready", got)
+		p.announced("Store " + name + " is Ready.")
+	}
+}
+
+// refuseDuplicate creates the Ready store again from the dialog: the server's 409 problem
+// shows in the dialog as its title, detail and hint, and the dialog stays open to fix it.
+func refuseDuplicate(p *page, name string) {
+	p.t.Helper()
+	p.expect("status of 409")
+	p.pressOn("#new-store", kb.Enter)
+	p.do(5*time.Second, chromedp.WaitVisible(chromedp.CSS("#create-dialog")))
+	p.do(10*time.Second, chromedp.SendKeys(chromedp.CSS("#create-name"), strings.Repeat(kb.Backspace, 50)+name+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#create-problem")))
+	got := p.text("#create-problem")
+	for _, want := range []string{"already exists", "Next:", name} {
+		if !strings.Contains(got, want) {
+			p.t.Errorf("creating %s again shows %q, want the problem's detail and hint (%q)", name, got, want)
 		}
 	}
+	if p.eval(`document.activeElement.id`) != "create-name" {
+		p.t.Error("after the refusal focus left the name field")
+	}
+	p.shot("04-duplicate-refused")
+	p.do(5*time.Second, chromedp.KeyEvent(kb.Escape), chromedp.WaitNotVisible(chromedp.CSS("#create-dialog")))
 }
 
 // onAPhone narrows the window to 360 px: nothing may need sideways scrolling.
@@ -169,9 +190,7 @@ func deleteWithConfirmation(p *page, base, name string) {
 	if code := getJSON(p.t, base+"/api/stores/"+name, nil); code != http.StatusNotFound {
 		p.t.Errorf("GET /api/stores/%s after the card went: %d, want 404", name, code)
 	}
-	if got := p.text("#announce"); got != "Store "+name+" was deleted." {
-		p.t.Errorf("the live region says %q after the delete", got)
-	}
+	p.announced("Store " + name + " was deleted.")
 }
 
 // otherTabs opens the activity tab, which lists this store's create and delete, and the
@@ -179,9 +198,13 @@ func deleteWithConfirmation(p *page, base, name string) {
 func otherTabs(p *page, name string) {
 	p.t.Helper()
 	p.pressOn("#tab-stores", kb.ArrowRight)
-	row := fmt.Sprintf(`[...document.querySelectorAll("#audit tbody tr")].filter(r => r.textContent.includes(%q)).map(r => r.cells[1].textContent).sort().join(" ")`, name)
+	// Each record of this store as action:outcome; a refused duplicate adds a failed create.
+	row := fmt.Sprintf(`[...document.querySelectorAll("#audit tbody tr")].filter(r => r.cells[2].textContent === %q).map(r => r.cells[1].textContent + ":" + r.cells[3].textContent).join(" ")`, name)
+	has := func(got string) bool {
+		return strings.Contains(got, "create:succeeded") && strings.Contains(got, "delete:succeeded")
+	}
 	deadline := time.Now().Add(30 * time.Second)
-	for got := ""; got != "create delete"; got = p.eval(row) {
+	for got := ""; !has(got); got = p.eval(row) {
 		if time.Now().After(deadline) {
 			p.t.Fatalf("the activity tab shows %q for %s, want its create and delete", got, name)
 		}
@@ -273,7 +296,7 @@ func TestDashboardAsksForAToken(t *testing.T) {
 	}
 	base, _ := startServe(t, r, "--token-file", tokens)
 	p := openBrowser(t, base)
-	p.allow401 = true
+	p.expect("status of 401")
 
 	p.do(10*time.Second, chromedp.WaitVisible(chromedp.CSS("#token-dialog")))
 	if got := p.eval(`document.activeElement.id`); got != "token-input" {
@@ -335,6 +358,6 @@ func TestDashboardReconnects(t *testing.T) {
 	p.do(30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="open"]`)))
 	p.do(10*time.Second, chromedp.WaitNotPresent(chromedp.CSS(card)))
 	p.shot("02-reconnected")
-	p.allowRefused = true // the browser logs the connections the stopped server refused
+	p.expect("ERR_CONNECTION_REFUSED") // the connections the stopped server refused
 	p.noConsoleErrors()
 }
