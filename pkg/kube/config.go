@@ -71,7 +71,10 @@ func checkSelection(rules *clientcmd.ClientConfigLoadingRules, raw *clientcmdapi
 	if rules.ExplicitPath != "" {
 		files = []string{rules.ExplicitPath}
 	}
-	if len(raw.Contexts) == 0 && len(raw.Clusters) == 0 && os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+	if len(raw.Contexts) == 0 && len(raw.Clusters) == 0 && os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return nil // in a pod without a kubeconfig: client-go uses the pod's ServiceAccount
+	}
+	if len(raw.Contexts) == 0 && len(raw.Clusters) == 0 {
 		found := slices.ContainsFunc(files, func(p string) bool { _, err := os.Stat(p); return err == nil })
 		what := "no kubeconfig found"
 		if found {

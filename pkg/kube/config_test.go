@@ -9,6 +9,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 const twoContexts = `apiVersion: v1
@@ -90,5 +93,20 @@ func TestWithServerNamesTheServer(t *testing.T) {
 	other := errors.New("quota exceeded")
 	if got := WithServer(other, "https://x"); !errors.Is(got, other) || got.Error() != other.Error() || WithServer(nil, "https://x") != nil {
 		t.Error("errors that are not about reaching the server must pass unchanged")
+	}
+}
+
+// In a pod, no kubeconfig is no mistake: the pod's ServiceAccount is the identity (storectl
+// serve in a cluster). Outside one it is explained, as above.
+func TestInClusterNeedsNoKubeconfig(t *testing.T) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = ""
+	t.Setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+	if err := checkSelection(rules, &clientcmdapi.Config{}, ""); err != nil {
+		t.Errorf("in a pod without a kubeconfig: %v", err)
+	}
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	if err := checkSelection(rules, &clientcmdapi.Config{}, ""); err == nil {
+		t.Error("outside a pod, no kubeconfig passed")
 	}
 }

@@ -20,8 +20,9 @@ import (
 )
 
 // fleet is the server's one view of every store, shared by every request and event stream.
-// One set of label-filtered informers (store namespaces, and the pods, workloads, jobs and
-// ingresses storectl's chart labels) says which stores changed; each changed store is then
+// One set of label-filtered informers (store namespaces, and the pods, workloads and jobs
+// storectl's chart labels, which docs/rbac.yaml's ClusterRole lets it watch cluster-wide)
+// says which stores changed; each changed store is then
 // read once through the engine, so its status is computed exactly as `storectl get` does,
 // and the result is kept and sent to the streams that follow it.
 type fleet struct {
@@ -110,7 +111,6 @@ func (f *fleet) watch(ctx context.Context) error {
 		objf.Apps().V1().StatefulSets().Informer(),
 		objf.Apps().V1().Deployments().Informer(),
 		objf.Batch().V1().Jobs().Informer(),
-		objf.Networking().V1().Ingresses().Informer(),
 	}
 	synced := make([]cache.InformerSynced, 0, len(infs))
 	h := cache.ResourceEventHandlerFuncs{

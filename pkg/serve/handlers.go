@@ -95,8 +95,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	j := job{action: "create", name: req.Name, recorder: s.recorderFor(callerOf(r.Context())), ended: s.metrics.ended,
 		run: func(ctx context.Context, onProgress func(store.Progress)) (*store.Store, error) {
-			return s.opts.Engine.Create(ctx, store.CreateOptions{Name: req.Name, Type: req.Type, Values: req.Values,
-				Wait: true, Timeout: s.opts.Timeout, OnProgress: onProgress})
+			return s.createAndWait(ctx, req, onProgress)
 		},
 		// The namespace step is done once the create holds the store's Lease.
 		accepted: func(p store.Progress) bool {
@@ -124,6 +123,25 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	s.fleet.put(st)
 	w.Header().Set("Location", "/api/stores/"+url.PathEscape(st.Name))
 	writeJSON(w, http.StatusAccepted, s.opts.StoreJSON(s.fleet.view(st)))
+}
+
+// createAndWait creates a store in two steps, as `storectl create --wait=false` and
+// `storectl wait` do: the create holds the store's Lease until the install is handed to the
+// cluster, then the wait follows it to Ready. A server stopped during the wait leaves a
+// store whose install goes on in the cluster, which the next wait or create sees to Ready.
+func (s *Server) createAndWait(ctx context.Context, req createRequest, onProgress func(store.Progress)) (*store.Store, error) {
+	timeout := s.opts.Timeout
+	if timeout <= 0 {
+		timeout = store.DefaultTimeout
+	}
+	start := time.Now()
+	st, err := s.opts.Engine.Create(ctx, store.CreateOptions{Name: req.Name, Type: req.Type, Values: req.Values,
+		Timeout: timeout, OnProgress: onProgress})
+	if err != nil {
+		return st, err
+	}
+	return s.opts.Engine.Wait(ctx, req.Name, store.WaitOptions{For: "ready", Timeout: max(timeout-time.Since(start), time.Second),
+		OnProgress: onProgress})
 }
 
 // refuseReady answers a create of a store that exists and is Ready, as the engine would,

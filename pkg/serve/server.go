@@ -22,6 +22,7 @@ type Engine interface {
 	List(ctx context.Context, o store.ListOptions) ([]store.Store, error)
 	Get(ctx context.Context, name string) (*store.Store, error)
 	Delete(ctx context.Context, name string, o store.DeleteOptions) error
+	Wait(ctx context.Context, name string, o store.WaitOptions) (*store.Store, error)
 }
 
 // Defaults of the server's settings.

@@ -45,25 +45,33 @@ func (e *fakeEngine) Create(ctx context.Context, o store.CreateOptions) (*store.
 	e.creates++
 	e.stores[o.Name] = &store.Store{Name: o.Name, Type: store.TypeWooCommerce, Namespace: store.Namespace(o.Name),
 		Phase: store.PhaseProvisioning, Components: []store.Component{}}
-	err, release := e.createErr, e.release
+	err := e.createErr
 	e.mu.Unlock()
 	// The engine's limit and reachability errors come before it holds the store.
 	if err != nil {
 		return nil, err
 	}
 	o.OnProgress(store.Progress{Step: store.ComponentNamespace, State: store.ProgressDone})
+	return e.Get(ctx, o.Name)
+}
+
+// Wait holds until release is closed, then makes the store Ready.
+func (e *fakeEngine) Wait(ctx context.Context, name string, o store.WaitOptions) (*store.Store, error) {
+	e.mu.Lock()
+	release := e.release
+	e.mu.Unlock()
 	if release != nil {
 		select {
 		case <-release:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: create of %s", store.ErrInterrupted, o.Name)
+			return nil, fmt.Errorf("%w: waiting for %s", store.ErrInterrupted, name)
 		}
 	}
 	o.OnProgress(store.Progress{Step: store.ComponentSetup, State: store.ProgressDone})
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.stores[o.Name].Phase = store.PhaseReady
-	s := *e.stores[o.Name]
+	e.stores[name].Phase = store.PhaseReady
+	s := *e.stores[name]
 	return &s, nil
 }
 

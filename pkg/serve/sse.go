@@ -33,6 +33,8 @@ func startStream(w http.ResponseWriter) *sseWriter {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	sw := &sseWriter{w: w, rc: http.NewResponseController(w)}
+	// However long a stream lasts, no read deadline of the server's applies to it.
+	_ = sw.rc.SetReadDeadline(time.Time{})
 	_ = sw.rc.Flush()
 	return sw
 }

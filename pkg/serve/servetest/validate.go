@@ -5,6 +5,7 @@ package servetest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -134,4 +135,21 @@ func (c *Client) Do(method, path string, body []byte) (Response, error) {
 		c.Errs = append(c.Errs, verr)
 	}
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+}
+
+// CheckSchema validates a JSON value against one of the document's component schemas, such
+// as the data of an event (Store, Progress, Deleted).
+func (v *Validator) CheckSchema(name string, data []byte) error {
+	ref := v.doc.Components.Schemas[name]
+	if ref == nil || ref.Value == nil {
+		return fmt.Errorf("no schema %q in the document", name)
+	}
+	var value any
+	if err := json.Unmarshal(data, &value); err != nil {
+		return fmt.Errorf("%s: not JSON: %w", name, err)
+	}
+	if err := ref.Value.VisitJSON(value, openapi3.EnableJSONSchema2020()); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
