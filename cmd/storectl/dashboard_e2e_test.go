@@ -5,7 +5,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,7 +32,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	name := uniqueStore("web")
 	r := newRunner(t, c.Kubeconfig)
 	t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m") })
-	base, _ := startServe(t, r)
+	base := startServer(t, r, nil, "--listen", "127.0.0.1:0").base
 	p := openBrowser(t, base)
 
 	p.do(10*time.Second, chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="open"]`)))
@@ -224,41 +223,7 @@ func otherTabs(p *page, name string) {
 	p.checkContrast("the metrics tab")
 }
 
-// startServe runs `storectl serve` on a free loopback port and waits until it is ready.
-func startServe(t *testing.T, r *storectlRunner, args ...string) (string, *process) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return "http://" + addr, serveAt(t, r, addr, args...)
-}
-
-// serveAt runs `storectl serve --listen addr`, waits until it is ready and returns the
-// process; the test's end stops it with SIGTERM if it still runs.
-func serveAt(t *testing.T, r *storectlRunner, addr string, args ...string) *process {
-	t.Helper()
-	proc := r.start(append([]string{"serve", "--listen", addr}, args...)...)
-	t.Cleanup(func() { stopServe(r, proc) })
-	eventually(t, 60*time.Second, "storectl serve to be ready", func() bool {
-		select {
-		case <-proc.done:
-			t.Fatalf("storectl serve exited with %d:\n%s", proc.code, proc.stderr.String())
-		default:
-		}
-		res, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		_ = res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	})
-	return proc
-}
-
-// stopServe stops the server by its pid, as a service manager would.
+// stopServe stops the server by its pid with SIGTERM, as a service manager would.
 func stopServe(r *storectlRunner, proc *process) {
 	select {
 	case <-proc.done:
@@ -294,7 +259,7 @@ func TestDashboardAsksForAToken(t *testing.T) {
 	if err := os.WriteFile(tokens, []byte("browser:"+token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base, _ := startServe(t, r, "--token-file", tokens)
+	base := startServer(t, r, nil, "--listen", "127.0.0.1:0", "--token-file", tokens).base
 	p := openBrowser(t, base)
 	p.expect("status of 401")
 
@@ -336,9 +301,8 @@ func TestDashboardReconnects(t *testing.T) {
 	name := uniqueStore("web-gone")
 	r := newRunner(t, c.Kubeconfig)
 	t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m") })
-	base, server := startServe(t, r)
-	addr := strings.TrimPrefix(base, "http://")
-	p := openBrowser(t, base)
+	first := startServer(t, r, nil, "--listen", "127.0.0.1:0")
+	p := openBrowser(t, first.base)
 	p.do(10*time.Second, chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="open"]`)))
 
 	// A store the CLI creates shows up on the page: the stream follows the cluster.
@@ -346,7 +310,7 @@ func TestDashboardReconnects(t *testing.T) {
 	card := fmt.Sprintf(`[data-store=%q]`, name)
 	p.do(time.Minute, chromedp.WaitVisible(chromedp.CSS(card)))
 
-	stopServe(r, server)
+	stopServe(r, first.p)
 	p.do(20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="retry"]`)))
 	if got := p.text("#connection"); got != "Reconnecting…" {
 		t.Errorf("with the server gone the header says %q", got)
@@ -354,7 +318,7 @@ func TestDashboardReconnects(t *testing.T) {
 	p.shot("01-reconnecting")
 	r.must("delete", name, "--yes", "--timeout", "3m")
 
-	serveAt(t, r, addr)
+	startServer(t, r, nil, "--listen", strings.TrimPrefix(first.base, "http://"))
 	p.do(30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="open"]`)))
 	p.do(10*time.Second, chromedp.WaitNotPresent(chromedp.CSS(card)))
 	p.shot("02-reconnected")
