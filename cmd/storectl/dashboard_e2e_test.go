@@ -66,7 +66,8 @@ func refuseInvalidNames(p *page) {
 		{"1shop", "must start with a letter"},
 		{"shop-", "cannot end with “-”"},
 		{strings.Repeat("a", 41), "at most 40"},
-		{"admin", "reserved"},
+		{"admin", "“admin” is reserved"},
+		{"kube-shop", "starting with “kube” are reserved"},
 	} {
 		p.do(5*time.Second, chromedp.SendKeys(chromedp.CSS("#create-name"), strings.Repeat(kb.Backspace, 50)+c.typed))
 		if got := p.text("#create-name-error"); !strings.Contains(got, c.want) {

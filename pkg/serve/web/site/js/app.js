@@ -62,7 +62,8 @@ const nameError = $("#create-name-error");
 
 function validateName() {
   const msg = checkName(nameInput.value, rule);
-  nameError.textContent = nameInput.value || msg !== "Enter a name." ? msg : "";
+  // An empty field is not an error while typing; submitting it is (see below).
+  nameError.textContent = nameInput.value ? msg : "";
   nameInput.setAttribute("aria-invalid", msg ? "true" : "false");
   return msg;
 }
@@ -117,8 +118,7 @@ $("#delete-form").addEventListener("submit", async (e) => {
   confirm.disabled = true;
   try {
     const store = await request("DELETE", `/api/stores/${encodeURIComponent(deleting)}`);
-    if (store?.name) cards.update(store);
-    announce.textContent = `Deleting store ${deleting}.`;
+    if (store?.name) cards.update(store); // reads Deleting, and says so
     $("#delete-dialog").returnTo = $("#stores-heading");
     $("#delete-dialog").close();
   } catch (err) {
