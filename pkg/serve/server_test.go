@@ -121,6 +121,12 @@ func (m *memAudit) Append(r audit.Record) error {
 	return nil
 }
 
+// records returns the records, newest first.
+func (m *memAudit) records() []audit.Record {
+	recs, _ := m.Query(audit.Filter{})
+	return recs
+}
+
 func (m *memAudit) Query(audit.Filter) ([]audit.Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -227,8 +233,8 @@ func TestCreateGetDelete(t *testing.T) {
 		t.Errorf("duplicate create: %+v", p)
 	}
 	close(h.eng.release)
-	waitFor(t, func() bool { return len(h.audit.recs) == 1 })
-	if rec := h.audit.recs[0]; rec.Action != "create" || rec.Outcome != audit.OutcomeSucceeded || rec.Actor != "local via system:serviceaccount:storectl:serve" {
+	waitFor(t, func() bool { return len(h.audit.records()) == 1 })
+	if rec := h.audit.records()[0]; rec.Action != "create" || rec.Outcome != audit.OutcomeSucceeded || rec.Actor != "local via system:serviceaccount:storectl:serve" {
 		t.Errorf("audit record %+v", rec)
 	}
 	if s := decodeStore(t, h.do(t, "GET", "/api/stores/shop", "").Body); s.Status != "Ready" {
@@ -237,7 +243,7 @@ func TestCreateGetDelete(t *testing.T) {
 	if r := h.do(t, "DELETE", "/api/stores/shop", ""); r.Status != http.StatusAccepted || decodeStore(t, r.Body).Status != "Deleting" {
 		t.Errorf("delete: %d %s", r.Status, r.Body)
 	}
-	waitFor(t, func() bool { return len(h.audit.recs) == 2 })
+	waitFor(t, func() bool { return len(h.audit.records()) == 2 })
 	p := problemOf(t, h.do(t, "GET", "/api/stores/shop", ""))
 	if p.Status != http.StatusNotFound || p.ExitCode != 3 {
 		t.Errorf("get after delete: %+v", p)
@@ -350,8 +356,8 @@ func TestTokens(t *testing.T) {
 	if r := h.do(t, "POST", "/api/stores", `{"name":"shop"}`); r.Status != http.StatusAccepted {
 		t.Fatalf("with the token: %d %s", r.Status, r.Body)
 	}
-	waitFor(t, func() bool { return len(h.audit.recs) == 1 })
-	if a := h.audit.recs[0].Actor; a != "alice via system:serviceaccount:storectl:serve" {
+	waitFor(t, func() bool { return len(h.audit.records()) == 1 })
+	if a := h.audit.records()[0].Actor; a != "alice via system:serviceaccount:storectl:serve" {
 		t.Errorf("actor %q", a)
 	}
 }
@@ -448,10 +454,11 @@ func TestEventStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A store there before the server starts is in the snapshot.
+	h.eng.stores["old"] = &store.Store{Name: "old", Namespace: "store-old", Phase: store.PhaseReady}
 	done := make(chan error, 1)
 	go func() { done <- h.srv.Serve(ctx, ln) }()
 	base := "http://" + ln.Addr().String()
-	h.eng.stores["old"] = &store.Store{Name: "old", Namespace: "store-old", Phase: store.PhaseReady}
 	waitFor(t, func() bool {
 		r, err := http.Get(base + "/readyz")
 		if err == nil {
@@ -522,8 +529,8 @@ func TestShutdownInterruptsAfterGrace(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the server did not stop")
 	}
-	if len(h.audit.recs) != 1 || h.audit.recs[0].Outcome != audit.OutcomeInterrupted {
-		t.Errorf("audit after shutdown: %+v", h.audit.recs)
+	if len(h.audit.records()) != 1 || h.audit.records()[0].Outcome != audit.OutcomeInterrupted {
+		t.Errorf("audit after shutdown: %+v", h.audit.records())
 	}
 }
 
