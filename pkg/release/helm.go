@@ -393,6 +393,25 @@ func (h *Helm) MarkFailed(ctx context.Context, namespace, name, reason string) (
 	return h.Get(ctx, namespace, name)
 }
 
+// MarkRevisionFailed records revision as failed when it is the latest and deployed or
+// pending; an older revision, or one already failed, is returned unchanged. A failed latest
+// revision is what Helm upgrades from, so the next upgrade applies over its objects.
+func (h *Helm) MarkRevisionFailed(ctx context.Context, namespace, name string, revision int, reason string) (*Release, error) {
+	cfg := h.config(ctx, namespace)
+	last, err := latest(cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	st := last.Info.Status
+	if last.Version != revision || (st != helmrelease.StatusDeployed && !st.IsPending()) {
+		return fromHelm(last), nil
+	}
+	if err := markFailed(cfg, last, reason); err != nil {
+		return nil, err
+	}
+	return h.Get(ctx, namespace, name)
+}
+
 // copyValues gives Helm its own copy: Helm coalesces defaults into the map it
 // is given.
 func copyValues(v map[string]any) map[string]any {

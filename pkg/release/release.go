@@ -110,6 +110,10 @@ type Manager interface {
 	// with reason, so that a later Upgrade can supersede it. It returns the
 	// revision as now stored.
 	MarkFailed(ctx context.Context, namespace, name, reason string) (*Release, error)
+	// MarkRevisionFailed records revision as failed with reason when it is the latest
+	// and deployed or pending: its setup Job, which Helm does not wait for, failed. Any
+	// other revision is returned unchanged.
+	MarkRevisionFailed(ctx context.Context, namespace, name string, revision int, reason string) (*Release, error)
 	// Finalize records a pending latest revision as deployed (and an older
 	// deployed one as superseded), as Helm would have had the process that
 	// applied it lived: used when every resource and hook of the revision is
