@@ -83,6 +83,7 @@ a backup made before the upgrade. --force rolls back anyway.`,
 	fl.BoolVar(&opts.Force, "force", false, "roll back although the store is not Ready or a component would be downgraded")
 	fl.DurationVar(&opts.Timeout, config.KeyTimeout, 0, "how long to wait (default: the timeout setting, 10m)")
 	addOutputFlag(cmd, &opts.Output, "", output.FormatJSON, output.FormatYAML)
+	addUnschedulableGraceFlag(cmd)
 	return cmd
 }
 

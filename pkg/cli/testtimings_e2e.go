@@ -42,7 +42,6 @@ func parseTestTimings(spec string, o *store.Options) error {
 	durations := map[string]*time.Duration{
 		"lock-lease":          &o.LockLease,
 		"image-pull-grace":    &ff.ImagePullGrace,
-		"unschedulable-grace": &ff.UnschedulableGrace,
 		"volume-grace":        &ff.VolumeGrace,
 		"config-error-grace":  &ff.ConfigErrorGrace,
 	}
