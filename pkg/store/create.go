@@ -86,7 +86,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 		installDone = e.applyAsync(installCtx, w, ao)
 	}
 	if !o.Wait {
-		return e.waitSubmitted(ctx, w, op.name, op.deadline, installDone)
+		return e.waitSubmitted(ctx, op.name, op.deadline, installDone)
 	}
 	st, err = e.watchReady(ctx, w, op.name, watchRun{deadline: op.deadline, timeout: op.timeout, since: op.start, pt: op.pt,
 		installDone: installDone, holdsLock: true, unstick: apply})
@@ -416,31 +416,23 @@ func password(n int) (string, error) {
 	return b.String(), nil
 }
 
-// waitSubmitted returns once the install has been handed to the cluster: Helm recorded
-// it (it waits for no Job: the setup Job is an ordinary resource) or a setup Job exists.
-func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, deadline time.Time, installDone <-chan error) (*Store, error) {
+// waitSubmitted returns once Helm has recorded the install: it waits for no Job (the setup
+// Job is an ordinary resource), so the release ends deployed or failed with no process
+// watching the store. Returning earlier would cut Helm off between applying the objects and
+// recording the revision, and leave it pending-install.
+func (e *Engine) waitSubmitted(ctx context.Context, name string, deadline time.Time, installDone <-chan error) (*Store, error) {
 	if installDone != nil {
-		if err := w.sync(ctx, "following the install"); err != nil {
-			return nil, err
-		}
 		timer := time.NewTimer(time.Until(deadline))
 		defer timer.Stop()
-	loop:
-		for len(w.snapshot(time.Time{}).Jobs) == 0 {
-			select {
-			case err := <-installDone:
-				if err != nil {
-					return nil, applyErr(ctx, name, err)
-				}
-				break loop
-			case <-w.changed:
-			case <-timer.C:
-				break loop
-			case <-ctx.Done():
-				if cancelled(ctx) {
-					return nil, interrupted(name, "install")
-				}
-				break loop
+		select {
+		case err := <-installDone:
+			if err != nil {
+				return nil, applyErr(ctx, name, err)
+			}
+		case <-timer.C:
+		case <-ctx.Done():
+			if cancelled(ctx) {
+				return nil, interrupted(name, "install")
 			}
 		}
 	}
