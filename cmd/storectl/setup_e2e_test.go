@@ -5,6 +5,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -248,5 +250,81 @@ func TestUnschedulableWaitsForTheAutoscaler(t *testing.T) {
 		if pod.Spec.NodeName != "sandbox-worker-4" {
 			t.Errorf("pod %s runs on %q, want the new node", pod.Name, pod.Spec.NodeName)
 		}
+	}
+}
+
+// hookChart writes a copy of the chart as it was before the setup Job became an ordinary
+// resource: chart 0.1.0, whose setup Job was a post-install and post-upgrade hook named
+// <store>-setup for every revision.
+func hookChart(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "woocommerce")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "charts", "woocommerce"))); err != nil {
+		t.Fatal(err)
+	}
+	edit := func(file string, pairs ...string) {
+		t.Helper()
+		p := filepath.Join(dir, file)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		for i := 0; i < len(pairs); i += 2 {
+			if !strings.Contains(s, pairs[i]) {
+				t.Fatalf("%s has no %q to replace", file, pairs[i])
+			}
+			s = strings.Replace(s, pairs[i], pairs[i+1], 1)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit("Chart.yaml", "\nversion: 0.2.0\n", "\nversion: 0.1.0\n")
+	edit(filepath.Join("templates", "setup-job.yaml"),
+		`name: {{ include "woocommerce.setupJob" . }}`, `name: {{ include "woocommerce.fullname" . }}-setup`,
+		"    storectl.dev/revision: {{ .Release.Revision | quote }}\n", "",
+		"  annotations:\n", "  annotations:\n    helm.sh/hook: post-install,post-upgrade\n    helm.sh/hook-weight: \"0\"\n    helm.sh/hook-delete-policy: before-hook-creation\n")
+	return dir
+}
+
+// A store made when the setup Job was a Helm hook is judged by that Job, and an upgrade
+// moves it to the per-revision Job: the new revision's setup runs and the hook Job goes.
+func TestHookStoreMigratesOnUpgrade(t *testing.T) {
+	t.Parallel()
+	c := testcluster.Require(t)
+	name := uniqueStore("e2e-hook")
+	ns := "store-" + name
+	r := newRunner(t, c.Kubeconfig)
+	t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m") })
+	old := &chartRunner{storectlRunner: r, chart: hookChart(t)}
+	old.must("create", name)
+	ctx := context.Background()
+	hook, err := c.Client.BatchV1().Jobs(ns).Get(ctx, name+"-setup", metav1.GetOptions{})
+	if err != nil || hook.Annotations["helm.sh/hook"] == "" {
+		t.Fatalf("the 0.1.0 store has no setup hook Job (%v)", err)
+	}
+	if got := decode[storeJSON](t, r.must("get", name, "-o", "json").stdout); got.Status != "Ready" {
+		t.Fatalf("this storectl judges the 0.1.0 store %s, want Ready", got.Status)
+	}
+
+	res := r.run("upgrade", name, "--no-backup", "-o", "json")
+	if res.code != 0 {
+		t.Fatalf("upgrade to chart 0.2.0: exit %d\n%s", res.code, res.stderr)
+	}
+	got := decode[storeJSON](t, r.must("get", name, "-o", "json").stdout)
+	if got.Status != "Ready" || got.Revision != 2 {
+		t.Fatalf("after the upgrade: %+v", got)
+	}
+	j, err := c.Client.BatchV1().Jobs(ns).Get(ctx, name+"-setup-r2", metav1.GetOptions{})
+	if err != nil || j.Status.Succeeded != 1 {
+		t.Fatalf("the upgrade's setup Job did not succeed (%v)", err)
+	}
+	eventually(t, 30*time.Second, "the hook Job to go", func() bool {
+		_, err := c.Client.BatchV1().Jobs(ns).Get(ctx, name+"-setup", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	if st := releaseStatuses(t, c, name); len(st) != 2 || st[0] != "superseded" || st[1] != "deployed" {
+		t.Errorf("release history %v, want superseded, deployed", st)
 	}
 }

@@ -31,7 +31,7 @@ type RollbackOptions struct {
 func NewCmdRollback(f *Factory, runF func(*RollbackOptions) error) *cobra.Command {
 	opts := &RollbackOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "rollback <name> [revision] [flags]",
+		Use:   "rollback <name> [<revision>] [flags]",
 		Short: "Return a store to the values of an earlier revision",
 		Long: `Roll a store back: upgrade it to the values an earlier revision was applied with
 (default: the previous revision that was deployed; see 'storectl history'), with the

@@ -145,9 +145,9 @@ func hookTimeout(o ApplyOptions) time.Duration {
 	return DefaultHookTimeout
 }
 
-// Install installs revision 1 without waiting for workloads (the caller
-// watches them); Helm still waits for hook Jobs, so callers run it
-// concurrently with their own watch.
+// Install installs revision 1 without waiting for workloads or Jobs (the
+// caller watches them); Helm would still wait for hook Jobs, which a chart
+// 0.1.0 store's setup is, so callers run it concurrently with their own watch.
 func (h *Helm) Install(ctx context.Context, o ApplyOptions) (*Release, error) {
 	return h.install(ctx, h.config(ctx, o.Namespace), o, false)
 }

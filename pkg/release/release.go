@@ -65,7 +65,8 @@ type ApplyOptions struct {
 	// Values are the complete chart values (already layered by the caller).
 	// They are stored in the release record, so they must never hold a secret.
 	Values map[string]any
-	// Timeout bounds waiting for hooks (Helm always waits for hook Jobs).
+	// Timeout bounds waiting for hooks (Helm always waits for hook Jobs; the store chart
+	// has none since 0.2.0, stores made with 0.1.0 run their setup as one).
 	// Zero means DefaultHookTimeout.
 	Timeout time.Duration
 	// RecoverPending allows Apply to take over a revision left pending by a
