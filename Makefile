@@ -62,10 +62,13 @@ completions:
 docs:
 	$(GO) run ./hack/gendocs docs/cli.md
 
-## man: generate the man pages (one per command) into $(MAN_DIR)
+## man: generate the man pages (one per command, gzipped) into $(MAN_DIR)
 man:
 	rm -rf $(MAN_DIR)
 	$(GO) run ./hack/genman $(MAN_DIR)
+	@# Compressed, as Debian policy asks of packaged man pages; -n leaves out the name and time
+	@# stamp, so that two builds of one commit give the same files.
+	gzip -9n $(MAN_DIR)/*.1
 
 ## release-snapshot: build every release archive, package and checksum into dist/, without publishing
 release-snapshot: $(GORELEASER)
