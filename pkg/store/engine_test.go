@@ -46,7 +46,7 @@ func newEnv(t *testing.T, s Settings, objs ...runtime.Object) *testEnv {
 }
 
 // simulate plays the cluster's controllers for store name: once the release
-// exists it creates the workloads, pods, hook Job and Ingress in the state
+// exists it creates the workloads, pods, setup Job and Ingress in the state
 // podState returns, as a real cluster would after an install.
 func (env *testEnv) simulate(ctx context.Context, name string, ready bool, mutate func(*corev1.Pod)) {
 	go func() {

@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
@@ -149,5 +152,34 @@ func TestDiffComparesSetupJobsAcrossRevisions(t *testing.T) {
 	ch := diffManifests(doc("1", "cli:1"), doc("2", "cli:2"))
 	if len(ch) != 1 || ch[0].Object != "Job/shop-setup" || ch[0].Change != ChangeChanged {
 		t.Errorf("changes = %+v, want Job/shop-setup changed", ch)
+	}
+}
+
+// Helm records the revision deployed without waiting for the setup Job; when the Job fails,
+// the create that watched it reports the setup and records the revision failed.
+func TestFailedSetupRecordsTheRevisionFailed(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, Settings{Domain: "example.test", Profile: "local"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	env.simulate(ctx, "shop", false, func(p *corev1.Pod) { p.Status.Conditions[1].Status = corev1.ConditionTrue })
+	go func() {
+		for ctx.Err() == nil {
+			if r, err := env.rel.Get(ctx, "store-shop", "shop"); err == nil && r.Status == release.StatusDeployed {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		j := job("shop", time.Now().Add(time.Second), batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit")
+		_, _ = env.kube.BatchV1().Jobs("store-shop").Create(context.Background(), j, metav1.CreateOptions{})
+	}()
+	_, err := env.e.Create(ctx, CreateOptions{Name: "shop", Wait: true, Timeout: 20 * time.Second})
+	var se *Error
+	if !errors.As(err, &se) || !errors.Is(err, ErrFailed) || se.Component != ComponentSetup || se.Job != SetupJobName("shop", 1) {
+		t.Fatalf("Create = %v, want the setup Job %s failed", err, SetupJobName("shop", 1))
+	}
+	r, err := env.rel.Get(ctx, "store-shop", "shop")
+	if err != nil || r.Revision != 1 || r.Status != release.StatusFailed || !strings.Contains(r.Description, "BackoffLimitExceeded") {
+		t.Errorf("release after the failed setup = %+v, %v; want revision 1 failed with the reason", r, err)
 	}
 }
