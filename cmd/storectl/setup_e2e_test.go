@@ -192,6 +192,10 @@ func TestUnschedulableWaitsForTheAutoscaler(t *testing.T) {
 	if !strings.Contains(res.stderr, "cannot be scheduled") || !strings.Contains(res.stderr, "unschedulable") {
 		t.Errorf("the failure does not say the pod fits no node:\n%s", res.stderr)
 	}
+	if !strings.Contains(res.stderr, "--unschedulable-grace") {
+		t.Errorf("the failure's hint does not name the setting:\n%s", res.stderr)
+	}
+	t.Logf("a store that fits no node failed after %s (exit %d)", time.Since(start).Round(100*time.Millisecond), res.code)
 
 	// The autoscaler adds a node for the pods: create waits.
 	slow := uniqueStore("e2e-scale")
@@ -230,6 +234,7 @@ func TestUnschedulableWaitsForTheAutoscaler(t *testing.T) {
 	if err != nil {
 		t.Fatalf("add a node: %v", err)
 	}
+	added := time.Now()
 	select {
 	case <-p.done:
 	case <-time.After(3 * time.Minute):
@@ -238,6 +243,7 @@ func TestUnschedulableWaitsForTheAutoscaler(t *testing.T) {
 	if p.code != 0 {
 		t.Fatalf("create exit %d after the node joined:\n%s", p.code, p.stderr.String())
 	}
+	t.Logf("the create waiting for the autoscaler ended Ready %s after the node was added", time.Since(added).Round(100*time.Millisecond))
 	got := decode[storeJSON](t, r.must("get", slow, "-o", "json").stdout)
 	if got.Status != "Ready" {
 		t.Errorf("get after the scale-up: %+v", got)
