@@ -5,8 +5,12 @@ SHELL := /usr/bin/env bash
 GO        ?= go
 BIN       ?= bin/storectl
 E2E_BIN   ?= bin/storectl-e2e
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The version is the tag at HEAD, else the last tag with -dev (dev without tags); the commit,
+# with -dirty for uncommitted changes, is COMMIT's alone, so `storectl version` shows it once.
+VERSION   ?= $(shell git describe --tags --exact-match 2>/dev/null || \
+	{ t=$$(git describe --tags --abbrev=0 2>/dev/null) && echo "$$t-dev"; } || echo dev)
+COMMIT    ?= $(shell c=$$(git rev-parse --short HEAD 2>/dev/null) || c=unknown; \
+	git diff --quiet HEAD 2>/dev/null || c=$$c-dirty; echo "$$c")
 DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -s -w \
 	-X github.com/storectl/storectl/pkg/cli.version=$(VERSION) \
@@ -58,10 +62,13 @@ completions:
 docs:
 	$(GO) run ./hack/gendocs docs/cli.md
 
-## man: generate the man pages (one per command) into $(MAN_DIR)
+## man: generate the man pages (one per command, gzipped) into $(MAN_DIR)
 man:
 	rm -rf $(MAN_DIR)
 	$(GO) run ./hack/genman $(MAN_DIR)
+	@# Compressed, as Debian policy asks of packaged man pages; -n leaves out the name and time
+	@# stamp, so that two builds of one commit give the same files.
+	gzip -9n $(MAN_DIR)/*.1
 
 ## release-snapshot: build every release archive, package and checksum into dist/, without publishing
 release-snapshot: $(GORELEASER)

@@ -134,7 +134,7 @@ func TestSetupEgressFollowsTheWooCommerceSource(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("setup egress ports %v, want %v", got, want)
 			}
-			job := find(t, objs, "Job", "demo-setup")
+			job := find(t, objs, "Job", "demo-setup-r1")
 			if src := job.GetAnnotations()["storectl.dev/woocommerce-source"]; tt.wc != nil && src != tt.wc["url"] {
 				t.Errorf("source annotation %q", src)
 			}

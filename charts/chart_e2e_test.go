@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"sort"
 	"strings"
@@ -52,7 +53,7 @@ func helmConfig(t *testing.T, kubeconfig, namespace string) (*action.Configurati
 
 // TestChartOnTheTestCluster installs the chart with each preset into a namespace that enforces
 // Pod Security "restricted", checks every object is there and the store comes up, upgrades it
-// (the setup hook runs again), uninstalls it and deletes the namespace, and checks nothing is left.
+// (the setup Job of the new revision runs), uninstalls it and deletes the namespace, and checks nothing is left.
 func TestChartOnTheTestCluster(t *testing.T) {
 	t.Parallel()
 	c := testcluster.Require(t)
@@ -131,6 +132,8 @@ func testChartLifecycle(t *testing.T, c *testcluster.Cluster, presetName string)
 	inst.ReleaseName = name
 	inst.Namespace = ns
 	inst.Wait = true
+	// The setup Job is an ordinary resource: Helm waits for it only when told to.
+	inst.WaitForJobs = true
 	inst.Timeout = 5 * time.Minute
 	rel, err := inst.RunWithContext(ctx, chrt, values)
 	if err != nil {
@@ -172,30 +175,35 @@ func testChartLifecycle(t *testing.T, c *testcluster.Cluster, presetName string)
 	}
 
 	// Pods are Ready, the setup Job completed, and the volumes are bound.
-	checkStoreUp(ctx, t, c.Client, ns, name)
+	checkStoreUp(ctx, t, c.Client, ns, name, 1)
 
-	// An upgrade runs the setup hook again: the old Job is replaced and the new one completes.
-	firstJob, err := c.Client.BatchV1().Jobs(ns).Get(ctx, name+"-setup", metav1.GetOptions{})
+	// An upgrade runs the setup again under the new revision's name, and Helm deletes the
+	// first revision's Job with the rest of what the new revision no longer renders.
+	firstJob, err := c.Client.BatchV1().Jobs(ns).Get(ctx, name+"-setup-r1", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	up := action.NewUpgrade(cfg)
 	up.Namespace = ns
 	up.Wait = true
+	up.WaitForJobs = true
 	up.Timeout = 5 * time.Minute
 	up.ResetValues = true
 	if _, err := up.RunWithContext(ctx, name, chrt, values); err != nil {
 		dumpNamespace(t, c.Client, ns)
 		t.Fatalf("upgrade: %v", err)
 	}
-	secondJob, err := c.Client.BatchV1().Jobs(ns).Get(ctx, name+"-setup", metav1.GetOptions{})
+	secondJob, err := c.Client.BatchV1().Jobs(ns).Get(ctx, name+"-setup-r2", metav1.GetOptions{})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the upgrade did not run the setup again: %v", err)
 	}
 	if secondJob.UID == firstJob.UID {
-		t.Error("the upgrade did not run the setup hook again")
+		t.Error("the upgrade did not run the setup again")
 	}
-	checkStoreUp(ctx, t, c.Client, ns, name)
+	if j, err := c.Client.BatchV1().Jobs(ns).Get(ctx, firstJob.Name, metav1.GetOptions{}); err == nil && j.DeletionTimestamp == nil {
+		t.Errorf("the first revision's Job %s is still there after the upgrade", firstJob.Name)
+	}
+	checkStoreUp(ctx, t, c.Client, ns, name, 2)
 
 	// Uninstall keeps the two volumes (documented: the StatefulSet's claim is never Helm's, and
 	// the WordPress claim is kept with it); deleting the namespace removes everything.
@@ -270,7 +278,7 @@ func testChartLifecycle(t *testing.T, c *testcluster.Cluster, presetName string)
 }
 
 // checkStoreUp asserts the store's pods are Ready, its setup Job succeeded and both claims are bound.
-func checkStoreUp(ctx context.Context, t *testing.T, client kubernetes.Interface, ns, name string) {
+func checkStoreUp(ctx context.Context, t *testing.T, client kubernetes.Interface, ns, name string, revision int) {
 	t.Helper()
 	for _, component := range []string{"database", "wordpress"} {
 		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{
@@ -289,7 +297,7 @@ func checkStoreUp(ctx context.Context, t *testing.T, client kubernetes.Interface
 			t.Errorf("%d ready %s pods, want 1", ready, component)
 		}
 	}
-	job, err := client.BatchV1().Jobs(ns).Get(ctx, name+"-setup", metav1.GetOptions{})
+	job, err := client.BatchV1().Jobs(ns).Get(ctx, fmt.Sprintf("%s-setup-r%d", name, revision), metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("setup Job: %v", err)
 	}

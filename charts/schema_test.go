@@ -111,7 +111,7 @@ func TestSchemaAcceptsTheContractValues(t *testing.T) {
 	wantAnnotation := map[string][2]string{
 		"StatefulSet/demo-mariadb":  {"sandbox.storectl.dev/fault", "crashloop"},
 		"Deployment/demo-wordpress": {"sandbox.storectl.dev/ready-delay", "5s"},
-		"Job/demo-setup":            {"sandbox.storectl.dev/fault", "job-fail"},
+		"Job/demo-setup-r1":         {"sandbox.storectl.dev/fault", "job-fail"},
 	}
 	for _, p := range podSpecs(t, objs) {
 		want := wantAnnotation[p.owner]

@@ -124,7 +124,7 @@ func checkHardening(t *testing.T, p podSpec) {
 	if psc.FSGroupChangePolicy == nil || *psc.FSGroupChangePolicy != corev1.FSGroupChangeOnRootMismatch {
 		t.Errorf("%s fsGroupChangePolicy is not OnRootMismatch", p.owner)
 	}
-	wantUID := map[string]int64{"StatefulSet/demo-mariadb": 999, "Deployment/demo-wordpress": 33, "Job/demo-setup": 33, "CronJob/demo-cron": 33}[p.owner]
+	wantUID := map[string]int64{"StatefulSet/demo-mariadb": 999, "Deployment/demo-wordpress": 33, "Job/demo-setup-r1": 33, "CronJob/demo-cron": 33}[p.owner]
 	if *psc.RunAsUser != wantUID || *psc.RunAsGroup != wantUID || *psc.FSGroup != wantUID {
 		t.Errorf("%s runs as %d:%d fsGroup %d, want %d", p.owner, *psc.RunAsUser, *psc.RunAsGroup, *psc.FSGroup, wantUID)
 	}

@@ -104,7 +104,7 @@ func newSetupFixture(t *testing.T) *setupFixture {
 
 	var job *podSpec
 	for _, p := range podSpecs(t, objs) {
-		if p.owner == "Job/demo-setup" {
+		if p.owner == "Job/demo-setup-r1" {
 			job = &p
 		}
 	}

@@ -70,7 +70,7 @@ func TestUpgradeOrderIsRendered(t *testing.T) {
 				t.Errorf("sync-core records image %q, want %q", got, tt.wantImage)
 			}
 
-			job := podSpecOf(t, objs, "Job/demo-setup")
+			job := podSpecOf(t, objs, "Job/demo-setup-r1")
 			je := envOf(job.Containers[0])
 			if je["CORE_IMAGE"] != tt.wantImage || je["DB_EXPECT_VERSION"] != tt.wantDB {
 				t.Errorf("setup Job waits for image %q and MariaDB %q, want %q and %q", je["CORE_IMAGE"], je["DB_EXPECT_VERSION"], tt.wantImage, tt.wantDB)

@@ -42,7 +42,7 @@ rpm=$(compgen -G 'dist/storectl-*.x86_64.rpm')
 step "checking the archive, the packages and the checksums"
 listing=$(tar -tzf "$archive")
 for want in storectl LICENSE README.md completions/storectl.bash completions/storectl.zsh \
-	completions/storectl.fish completions/storectl.powershell man/man1/storectl.1 man/man1/storectl-create.1; do
+	completions/storectl.fish completions/storectl.powershell man/man1/storectl.1.gz man/man1/storectl-create.1.gz; do
 	grep -qx "$want" <<<"$listing" || { echo "release-ci: $archive lacks $want" >&2; exit 1; }
 done
 (cd dist && sha256sum --quiet -c checksums.txt)
@@ -57,7 +57,7 @@ dpkg --path-include='/usr/share/man/man1/storectl*' -i "$deb" >/dev/null
 trap 'dpkg -P storectl >/dev/null' EXIT
 for f in /usr/bin/storectl /usr/share/bash-completion/completions/storectl \
 	/usr/share/zsh/vendor-completions/_storectl /usr/share/fish/vendor_completions.d/storectl.fish \
-	/usr/share/man/man1/storectl.1 /usr/share/man/man1/storectl-create.1; do
+	/usr/share/man/man1/storectl.1.gz /usr/share/man/man1/storectl-create.1.gz; do
 	dpkg -S "$f" >/dev/null || { echo "release-ci: the package does not install $f" >&2; exit 1; }
 done
 /usr/bin/storectl version

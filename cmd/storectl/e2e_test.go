@@ -44,7 +44,12 @@ func storectlBinary() string {
 // crash loop restarts after 2s. The graces that guard against passing states (a pod not
 // yet scheduled while its volume is provisioned) stay at several seconds.
 const testTimings = "STORECTL_TEST_TIMINGS=lock-lease=6s,image-pull-grace=5s,crash-loop-restarts=1," +
-	"unschedulable-grace=8s,volume-grace=5s,config-error-grace=5s"
+	"volume-grace=5s,config-error-grace=5s"
+
+// testUnschedulableGrace is the unschedulable-grace setting of the tests' runs: the graces
+// that guard against passing states (a pod not yet scheduled while its volume is
+// provisioned) stay at several seconds.
+const testUnschedulableGrace = "STORECTL_UNSCHEDULABLE_GRACE=8s"
 
 // result is one storectl run.
 type result struct {
@@ -277,7 +282,7 @@ func TestInterruptedCreateResumes(t *testing.T) {
 	t.Cleanup(func() { r.run("delete", name, "--yes", "--ignore-not-found", "--timeout", "2m") })
 
 	cmd := exec.Command(storectlBinary(), "create", name, "--set", `wordpress.podAnnotations.sandbox\.storectl\.dev/ready-delay=30s`)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig, "STORECTL_AUDIT_PATH="+r.auditPath, "STORECTL_MAX_STORES=100", testTimings)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig, "STORECTL_AUDIT_PATH="+r.auditPath, "STORECTL_MAX_STORES=100", testTimings, testUnschedulableGrace)
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

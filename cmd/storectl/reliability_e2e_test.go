@@ -47,7 +47,7 @@ func (r *storectlRunner) environ() []string {
 		"STORECTL_AUDIT_PATH="+r.auditPath,
 		"STORECTL_MAX_STORES=100", // the shared sandbox may hold other tests' stores
 		"XDG_CONFIG_HOME="+filepath.Dir(r.auditPath),
-		testTimings,
+		testTimings, testUnschedulableGrace,
 	)
 }
 

@@ -72,7 +72,8 @@ func TestUpgradeHistoryRollbackAndRefusal(t *testing.T) {
 	if a := podAnnotations(t, c, name); a["tier"] != "gold" || a["team"] != "blue" {
 		t.Errorf("after the rollback the pod annotations are %v, want revision 1's", a)
 	}
-	job, err := c.Client.BatchV1().Jobs("store-"+name).Get(context.Background(), name+"-setup", metav1.GetOptions{})
+	// The rollback is revision 3: its own setup Job ran.
+	job, err := c.Client.BatchV1().Jobs("store-"+name).Get(context.Background(), name+"-setup-r3", metav1.GetOptions{})
 	if err != nil || job.CreationTimestamp.Time.Before(before.Truncate(time.Second)) || job.Status.Succeeded < 1 {
 		t.Errorf("the rollback's setup Job did not run: %v %+v", err, job.Status)
 	}

@@ -89,7 +89,7 @@ of versions and checksums (docs/backup.md). No Kubernetes Secret and no password
 the archive, but the database holds the store's customers, orders and password hashes:
 keep the archive private.
 
-The archive is written to ./<name>-<UTC time>.storectl.tar (mode 0600) under a temporary
+The archive is written to ./<name>-<utc-time>.storectl.tar (mode 0600) under a temporary
 name and renamed once it is complete and verified; a failed backup leaves no file. With
 -f - it goes to standard output instead, for pipelines. Several names, or --all, write one
 archive each into --dir.`,

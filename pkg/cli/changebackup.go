@@ -15,7 +15,7 @@ import (
 func addChangeBackupFlags(cmd *cobra.Command, noBackup *bool, dir *string) {
 	fl := cmd.Flags()
 	fl.BoolVar(noBackup, "no-backup", false, "do not back the store up first (the only undo of a schema change is a backup)")
-	fl.StringVar(dir, "backup-dir", ".", "directory of the backup taken first, <name>-<UTC time>.storectl.tar")
+	fl.StringVar(dir, "backup-dir", ".", "directory of the backup taken first, <name>-<utc-time>.storectl.tar")
 	_ = cmd.MarkFlagDirname("backup-dir")
 }
 

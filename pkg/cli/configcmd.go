@@ -54,7 +54,7 @@ func newCmdConfigView(f *Factory, runF func(*ConfigViewOptions) error) *cobra.Co
 		Use:   "view [flags]",
 		Short: "Print the effective settings and where each value comes from",
 		Long: `Print every setting with the value storectl would use and its source: flag,
-env STORECTL_*, file <path>:<line> (with the profile section), profile <name> or
+env STORECTL_*, file <path>:<line> (with the profile section), profile <profile> or
 default. The config file read, or the one looked for, is named on stderr.
 
 Nothing here is secret: storectl has no setting for a password or a token. It only

@@ -97,6 +97,7 @@ Running create again for a store whose create was interrupted resumes it.`,
 	fl.DurationVar(&opts.Timeout, config.KeyTimeout, 0, "how long to wait (default: the timeout setting, 10m)")
 	addOutputFlag(cmd, &opts.Output, "", output.FormatJSON, output.FormatYAML)
 	addStoreSettingFlags(cmd)
+	addUnschedulableGraceFlag(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("type", fixedCompletion(store.TypeWooCommerce))
 	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
 	return cmd

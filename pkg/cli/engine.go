@@ -26,6 +26,7 @@ func newEngine(cfg *config.Config, c *kube.Clients, now func() time.Time) (Engin
 		Settings: settingsFrom(cfg),
 		Preset:   charts.Preset,
 		Now:      now,
+		FailFast: failFastFrom(cfg),
 	}
 	if testTimings != nil {
 		if err := testTimings(&o); err != nil {

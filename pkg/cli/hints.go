@@ -134,7 +134,8 @@ var reasonHints = map[string]func(e *store.Error, action string) string{
 	"CreateContainerConfigError": func(e *store.Error, _ string) string { return retry(e.Store) },
 	"CreateContainerError":       func(e *store.Error, _ string) string { return retry(e.Store) },
 	"Unschedulable": func(e *store.Error, _ string) string {
-		return "free or add node capacity, or lower the resource requests in the values; " + retry(e.Store)
+		return "free or add node capacity, or lower the resource requests in the values (a cluster autoscaler that " +
+			"needs longer to say it adds a node: raise --unschedulable-grace); " + retry(e.Store)
 	},
 	"FailedCreate":       refusedHint,
 	"ProvisioningFailed": storageHint,

@@ -31,7 +31,7 @@ type RollbackOptions struct {
 func NewCmdRollback(f *Factory, runF func(*RollbackOptions) error) *cobra.Command {
 	opts := &RollbackOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "rollback <name> [revision] [flags]",
+		Use:   "rollback <name> [<revision>] [flags]",
 		Short: "Return a store to the values of an earlier revision",
 		Long: `Roll a store back: upgrade it to the values an earlier revision was applied with
 (default: the previous revision that was deployed; see 'storectl history'), with the
@@ -83,6 +83,7 @@ a backup made before the upgrade. --force rolls back anyway.`,
 	fl.BoolVar(&opts.Force, "force", false, "roll back although the store is not Ready or a component would be downgraded")
 	fl.DurationVar(&opts.Timeout, config.KeyTimeout, 0, "how long to wait (default: the timeout setting, 10m)")
 	addOutputFlag(cmd, &opts.Output, "", output.FormatJSON, output.FormatYAML)
+	addUnschedulableGraceFlag(cmd)
 	return cmd
 }
 

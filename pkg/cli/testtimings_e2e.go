@@ -40,11 +40,10 @@ func parseTestTimings(spec string, o *store.Options) error {
 		ff = *o.FailFast
 	}
 	durations := map[string]*time.Duration{
-		"lock-lease":          &o.LockLease,
-		"image-pull-grace":    &ff.ImagePullGrace,
-		"unschedulable-grace": &ff.UnschedulableGrace,
-		"volume-grace":        &ff.VolumeGrace,
-		"config-error-grace":  &ff.ConfigErrorGrace,
+		"lock-lease":         &o.LockLease,
+		"image-pull-grace":   &ff.ImagePullGrace,
+		"volume-grace":       &ff.VolumeGrace,
+		"config-error-grace": &ff.ConfigErrorGrace,
 	}
 	for _, kv := range strings.Split(spec, ",") {
 		key, value, ok := strings.Cut(strings.TrimSpace(kv), "=")

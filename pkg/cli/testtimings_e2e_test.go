@@ -13,11 +13,11 @@ import (
 func TestParseTestTimings(t *testing.T) {
 	t.Parallel()
 	var o store.Options
-	err := parseTestTimings("lock-lease=6s, image-pull-grace=5s,crash-loop-restarts=1,unschedulable-grace=3s,volume-grace=2s,config-error-grace=4s", &o)
+	err := parseTestTimings("lock-lease=6s, image-pull-grace=5s,crash-loop-restarts=1,volume-grace=2s,config-error-grace=4s", &o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.FailFast{ImagePullGrace: 5 * time.Second, CrashLoopRestarts: 1, UnschedulableGrace: 3 * time.Second,
+	want := store.FailFast{ImagePullGrace: 5 * time.Second, CrashLoopRestarts: 1, UnschedulableGrace: store.DefaultUnschedulableGrace,
 		VolumeGrace: 2 * time.Second, ConfigErrorGrace: 4 * time.Second}
 	if o.LockLease != 6*time.Second || o.FailFast == nil || *o.FailFast != want {
 		t.Errorf("lock lease %s, fail-fast %+v; want 6s and %+v", o.LockLease, o.FailFast, want)

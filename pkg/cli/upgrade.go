@@ -124,6 +124,7 @@ what would change (objects and component versions) and changes nothing.`,
 	fl.BoolVar(&opts.Force, "force", false, "upgrade although the store is not Ready or a component would be downgraded")
 	fl.DurationVar(&opts.Timeout, config.KeyTimeout, 0, "how long to wait for each store (default: the timeout setting, 10m)")
 	addOutputFlag(cmd, &opts.Output, "", output.FormatJSON, output.FormatYAML)
+	addUnschedulableGraceFlag(cmd)
 	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
 	for _, k := range []string{"selector", "parallel", "wordpress-version", "woocommerce-version", "mariadb-version"} {
 		_ = cmd.RegisterFlagCompletionFunc(k, cobra.NoFileCompletions)

@@ -66,6 +66,7 @@ Output formats (-o, with --for ready): json, yaml, name of the ready store
 	fl.StringVar(&opts.For, "for", "ready", "condition to wait for: ready or deleted")
 	fl.DurationVar(&opts.Timeout, config.KeyTimeout, 0, "how long to wait (default: the timeout setting, 10m)")
 	addOutputFlag(cmd, &opts.Output, "", output.FormatJSON, output.FormatYAML, output.FormatName)
+	addUnschedulableGraceFlag(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("for", fixedCompletion("ready", "deleted"))
 	return cmd
 }

@@ -31,6 +31,7 @@ const (
 	KeyMaxStores                  = "max-stores"
 	KeyImagePullPolicy            = "image-pull-policy"
 	KeyTimeout                    = "timeout"
+	KeyUnschedulableGrace         = "unschedulable-grace"
 	KeyAuditPath                  = "audit-path"
 	KeyKubeconfig                 = "kubeconfig"
 	KeyContext                    = "context"
@@ -99,6 +100,9 @@ type Config struct {
 	ImagePullPolicy string
 	// Timeout is the default for commands that wait.
 	Timeout time.Duration
+	// UnschedulableGrace is how long a store's pod may fit no node before the wait fails,
+	// unless the cluster is adding a node for it.
+	UnschedulableGrace time.Duration
 	// AuditPath is the audit log file.
 	AuditPath string
 	// Kubeconfig is the kubeconfig file; empty means the usual client rules ($KUBECONFIG, ~/.kube/config).

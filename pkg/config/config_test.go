@@ -95,6 +95,7 @@ func TestLocalProfileIsTheDefault(t *testing.T) {
 		MaxStores:                  10,
 		ImagePullPolicy:            "IfNotPresent",
 		Timeout:                    10 * time.Minute,
+		UnschedulableGrace:         30 * time.Second,
 		AuditPath:                  filepath.Join(e.stateHome, "storectl", "audit.db"),
 		TenantIsolationOverrides:   []string{},
 	}
@@ -132,6 +133,7 @@ func TestProdProfile(t *testing.T) {
 		MaxStores:                  50,
 		ImagePullPolicy:            "Always",
 		Timeout:                    10 * time.Minute,
+		UnschedulableGrace:         30 * time.Second,
 		AuditPath:                  filepath.Join(e.stateHome, "storectl", "audit.db"),
 		TenantIsolationOverrides:   []string{},
 	}
@@ -426,7 +428,7 @@ func TestValidateHandBuiltConfig(t *testing.T) {
 	t.Parallel()
 	good := Config{Profile: "local", Domain: "x.test", IngressClass: "nginx", IngressControllerNamespace: "ingress-nginx",
 		IngressControllerLabels: map[string]string{"app": "x"}, MaxStores: 1, ImagePullPolicy: "Never",
-		Timeout: time.Second, AuditPath: "/tmp/a.db"}
+		Timeout: time.Second, UnschedulableGrace: time.Second, AuditPath: "/tmp/a.db"}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("Validate(valid) = %v", err)
 	}

@@ -37,6 +37,7 @@ func ExampleProfile() {
 	//   max-stores: 10
 	//   image-pull-policy: IfNotPresent
 	//   timeout: 10m0s
+	//   unschedulable-grace: 30s
 	//   kubeconfig: (empty)
 	//   context: (empty)
 	//   tenant-isolation-overrides: []
@@ -50,6 +51,7 @@ func ExampleProfile() {
 	//   max-stores: 50
 	//   image-pull-policy: Always
 	//   timeout: 10m0s
+	//   unschedulable-grace: 30s
 	//   kubeconfig: (empty)
 	//   context: (empty)
 	//   tenant-isolation-overrides: []

@@ -147,6 +147,14 @@ var definitions = []Definition{
 				bad(c.Timeout.String(), "must be longer than zero, for example 10m")
 			}
 		}},
+	{Key: KeyUnschedulableGrace, kind: kindDuration, Flag: FlagCommand, Default: 30 * time.Second,
+		Usage: "how long a pod may fit no node before the wait fails, unless an autoscaler adds one (default: the unschedulable-grace setting, 30s)",
+		field: func(c *Config) any { return &c.UnschedulableGrace },
+		check: func(c *Config, bad func(string, string)) {
+			if c.UnschedulableGrace <= 0 {
+				bad(c.UnschedulableGrace.String(), "must be longer than zero, for example 30s")
+			}
+		}},
 	{Key: KeyAuditPath, kind: kindString, Flag: FlagGlobal, Default: func() any { return audit.DefaultPath() },
 		Usage: "audit log file (default: $XDG_STATE_HOME/storectl/audit.db)",
 		field: func(c *Config) any { return &c.AuditPath },

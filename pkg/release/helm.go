@@ -145,9 +145,9 @@ func hookTimeout(o ApplyOptions) time.Duration {
 	return DefaultHookTimeout
 }
 
-// Install installs revision 1 without waiting for workloads (the caller
-// watches them); Helm still waits for hook Jobs, so callers run it
-// concurrently with their own watch.
+// Install installs revision 1 without waiting for workloads or Jobs (the
+// caller watches them); Helm would still wait for hook Jobs, which a chart
+// 0.1.0 store's setup is, so callers run it concurrently with their own watch.
 func (h *Helm) Install(ctx context.Context, o ApplyOptions) (*Release, error) {
 	return h.install(ctx, h.config(ctx, o.Namespace), o, false)
 }
@@ -386,6 +386,25 @@ func (h *Helm) MarkFailed(ctx context.Context, namespace, name, reason string) (
 	}
 	if reason == "" {
 		reason = recoveredDescription
+	}
+	if err := markFailed(cfg, last, reason); err != nil {
+		return nil, err
+	}
+	return h.Get(ctx, namespace, name)
+}
+
+// MarkRevisionFailed records revision as failed when it is the latest and deployed or
+// pending; an older revision, or one already failed, is returned unchanged. A failed latest
+// revision is what Helm upgrades from, so the next upgrade applies over its objects.
+func (h *Helm) MarkRevisionFailed(ctx context.Context, namespace, name string, revision int, reason string) (*Release, error) {
+	cfg := h.config(ctx, namespace)
+	last, err := latest(cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	st := last.Info.Status
+	if last.Version != revision || (st != helmrelease.StatusDeployed && !st.IsPending()) {
+		return fromHelm(last), nil
 	}
 	if err := markFailed(cfg, last, reason); err != nil {
 		return nil, err

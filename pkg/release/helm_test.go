@@ -220,3 +220,32 @@ func newMemory(chart ChartLoader) *Helm {
 		},
 	})
 }
+
+func TestMarkRevisionFailedRecordsOnlyTheLatestDeployedOrPending(t *testing.T) {
+	t.Parallel()
+	h := newMemory(testChart)
+	ctx := context.Background()
+	if _, err := h.Apply(ctx, opts(map[string]any{"color": "blue"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Apply(ctx, opts(map[string]any{"color": "green"})); err != nil {
+		t.Fatal(err)
+	}
+	// An older revision is not the one to judge: nothing changes.
+	r, err := h.MarkRevisionFailed(ctx, "store-shop", "shop", 1, "setup failed")
+	if err != nil || r.Revision != 2 || r.Status != StatusDeployed {
+		t.Fatalf("MarkRevisionFailed(1) = %+v, %v; want revision 2 deployed, unchanged", r, err)
+	}
+	r, err = h.MarkRevisionFailed(ctx, "store-shop", "shop", 2, "setup: BackoffLimitExceeded")
+	if err != nil || r.Revision != 2 || r.Status != StatusFailed || r.Description != "setup: BackoffLimitExceeded" {
+		t.Fatalf("MarkRevisionFailed(2) = %+v, %v; want revision 2 failed with the reason", r, err)
+	}
+	// A failed revision keeps its first reason, and the next upgrade applies over it.
+	if r, _ = h.MarkRevisionFailed(ctx, "store-shop", "shop", 2, "other"); r.Description != "setup: BackoffLimitExceeded" {
+		t.Errorf("a second call rewrote the reason: %q", r.Description)
+	}
+	r, err = h.Apply(ctx, opts(map[string]any{"color": "red"}))
+	if err != nil || r.Revision != 3 || r.Status != StatusDeployed {
+		t.Errorf("upgrade after the failure = %+v, %v", r, err)
+	}
+}

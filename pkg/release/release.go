@@ -65,7 +65,8 @@ type ApplyOptions struct {
 	// Values are the complete chart values (already layered by the caller).
 	// They are stored in the release record, so they must never hold a secret.
 	Values map[string]any
-	// Timeout bounds waiting for hooks (Helm always waits for hook Jobs).
+	// Timeout bounds waiting for hooks (Helm always waits for hook Jobs; the store chart
+	// has none since 0.2.0, stores made with 0.1.0 run their setup as one).
 	// Zero means DefaultHookTimeout.
 	Timeout time.Duration
 	// RecoverPending allows Apply to take over a revision left pending by a
@@ -110,6 +111,10 @@ type Manager interface {
 	// with reason, so that a later Upgrade can supersede it. It returns the
 	// revision as now stored.
 	MarkFailed(ctx context.Context, namespace, name, reason string) (*Release, error)
+	// MarkRevisionFailed records revision as failed with reason when it is the latest
+	// and deployed or pending: its setup Job, which Helm does not wait for, failed. Any
+	// other revision is returned unchanged.
+	MarkRevisionFailed(ctx context.Context, namespace, name string, revision int, reason string) (*Release, error)
 	// Finalize records a pending latest revision as deployed (and an older
 	// deployed one as superseded), as Helm would have had the process that
 	// applied it lived: used when every resource and hook of the revision is

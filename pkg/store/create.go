@@ -86,13 +86,13 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (*Store, error) {
 		installDone = e.applyAsync(installCtx, w, ao)
 	}
 	if !o.Wait {
-		return e.waitSubmitted(ctx, w, op.name, op.deadline, installDone)
+		return e.waitSubmitted(ctx, op.name, op.deadline, installDone)
 	}
 	st, err = e.watchReady(ctx, w, op.name, watchRun{deadline: op.deadline, timeout: op.timeout, since: op.start, pt: op.pt,
 		installDone: installDone, holdsLock: true, unstick: apply})
 	if err != nil && apply {
 		cancelInstall()
-		e.recordFailure(op.name, err)
+		e.recordFailure(op.name, st, err)
 	}
 	return st, err
 }
@@ -161,7 +161,7 @@ func (e *Engine) decideCreate(op *op, snap Snapshot, existed bool) (bool, *Store
 	found := e.storeFrom(snap, st)
 	switch {
 	// A store that works but whose release is still pending (its creator exited before Helm
-	// recorded the hook's end) is resumed, not reported as existing: this create finishes
+	// recorded the revision, or before it saw the setup hook of a chart 0.1.0 store end) is resumed, not reported as existing: this create finishes
 	// what the last one began.
 	case st.Phase == PhaseReady && !cur.Pending():
 		op.pt.report(ComponentNamespace, ProgressDone, op.ns+" exists")
@@ -211,10 +211,12 @@ func (e *Engine) createApply(ctx context.Context, op *op, user map[string]any, s
 	return ao, err
 }
 
-// recordFailure marks a release this process was applying as failed when it
-// stops watching early, so `helm history` tells the truth and the next create
-// resumes without waiting for anything.
-func (e *Engine) recordFailure(name string, cause error) {
+// recordFailure records the outcome of a revision this process was applying when it stops
+// watching early, so that `helm history` tells the truth and the next create resumes
+// without waiting for anything: a revision still pending (the apply was cut off) is
+// recorded failed, and so is the deployed revision st a component of certainly failed
+// (Helm does not wait for the setup Job or the pods, so it recorded the revision deployed).
+func (e *Engine) recordFailure(name string, st *Store, cause error) {
 	var se *Error
 	reason := errMessage(cause)
 	if errors.As(cause, &se) {
@@ -225,6 +227,10 @@ func (e *Engine) recordFailure(name string, cause error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	if se != nil && errors.Is(se.Err, ErrFailed) && se.Component != "" && se.Component != "release" && st != nil && st.Revision > 0 {
+		_, _ = e.rel.MarkRevisionFailed(ctx, Namespace(name), name, st.Revision, truncate(reason, 512))
+		return
+	}
 	_, _ = e.rel.MarkFailed(ctx, Namespace(name), name, truncate(reason, 512))
 }
 
@@ -410,31 +416,23 @@ func password(n int) (string, error) {
 	return b.String(), nil
 }
 
-// waitSubmitted returns once the install has been handed to the cluster: the
-// hook Job exists (Helm applied every resource) or the install ended.
-func (e *Engine) waitSubmitted(ctx context.Context, w *watcher, name string, deadline time.Time, installDone <-chan error) (*Store, error) {
+// waitSubmitted returns once Helm has recorded the install: it waits for no Job (the setup
+// Job is an ordinary resource), so the release ends deployed or failed with no process
+// watching the store. Returning earlier would cut Helm off between applying the objects and
+// recording the revision, and leave it pending-install.
+func (e *Engine) waitSubmitted(ctx context.Context, name string, deadline time.Time, installDone <-chan error) (*Store, error) {
 	if installDone != nil {
-		if err := w.sync(ctx, "following the install"); err != nil {
-			return nil, err
-		}
 		timer := time.NewTimer(time.Until(deadline))
 		defer timer.Stop()
-	loop:
-		for len(w.snapshot(time.Time{}).Jobs) == 0 {
-			select {
-			case err := <-installDone:
-				if err != nil {
-					return nil, applyErr(ctx, name, err)
-				}
-				break loop
-			case <-w.changed:
-			case <-timer.C:
-				break loop
-			case <-ctx.Done():
-				if cancelled(ctx) {
-					return nil, interrupted(name, "install")
-				}
-				break loop
+		select {
+		case err := <-installDone:
+			if err != nil {
+				return nil, applyErr(ctx, name, err)
+			}
+		case <-timer.C:
+		case <-ctx.Done():
+			if cancelled(ctx) {
+				return nil, interrupted(name, "install")
 			}
 		}
 	}

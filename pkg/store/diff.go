@@ -74,13 +74,30 @@ func splitObjects(manifest string) map[string]string {
 		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
 			continue
 		}
+		name := withoutRevision(m, obj.Metadata.Name)
 		norm, err := yaml.Marshal(m)
 		if err != nil {
 			continue
 		}
-		out[obj.Kind+"/"+obj.Metadata.Name] = string(norm)
+		out[obj.Kind+"/"+name] = string(norm)
 	}
 	return out
+}
+
+// withoutRevision drops from an object named for its revision (the setup Job,
+// <store>-setup-r<revision>) its revision label and the name's suffix, and returns the name
+// without it: two revisions' Jobs compare as one object, changed only by what really differs.
+func withoutRevision(m map[string]any, name string) string {
+	meta, _ := m["metadata"].(map[string]any)
+	labels, _ := meta["labels"].(map[string]any)
+	rev, _ := labels[LabelRevision].(string)
+	if rev == "" || !strings.HasSuffix(name, "-r"+rev) {
+		return name
+	}
+	delete(labels, LabelRevision)
+	name = strings.TrimSuffix(name, "-r"+rev)
+	meta["name"] = name
+	return name
 }
 
 // maxDiffCells bounds the work of one object's diff; past it the diff is the whole

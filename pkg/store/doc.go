@@ -30,8 +30,10 @@
 // store's Lease, inspects the store, creates the credentials Secret once
 // (from crypto/rand), applies the chart (install, recovery of a revision left
 // pending by a dead process, or upgrade of a failed one) concurrently with the
-// watch, because Helm always waits for hook Jobs, and reports Progress per
-// component. It returns when the store is Ready, has certainly failed
+// watch, and reports Progress per component. Helm waits for no Job: the setup
+// Job is an ordinary resource named for its revision (SetupJobName), which the
+// watch waits for, so the release is recorded deployed as soon as it is
+// applied, also by a create that does not wait. It returns when the store is Ready, has certainly failed
 // (ErrFailed with component, reason, the cluster's message and the objects to
 // look at), times out (ErrTimeout with the last state of each component) or
 // is interrupted (ErrInterrupted, within a second). Errors carry facts, never
@@ -50,7 +52,8 @@
 //
 // A retry is not a failure. The thresholds are in FailFast: image pulls
 // failing for ImagePullGrace (30s), CrashLoopBackOff at CrashLoopRestarts (2)
-// restarts, Unschedulable for UnschedulableGrace, a Pending claim with a
+// restarts, Unschedulable for UnschedulableGrace (unless an autoscaler adds a
+// node for the pod, or a new node is not Ready yet), a Pending claim with a
 // ProvisioningFailed/FailedBinding warning after VolumeGrace, a FailedCreate
 // event (Pod Security, ResourceQuota) while the controller has no pod at all,
 // and a failed setup Job. Pods that run but never become Ready cannot be told

@@ -57,6 +57,7 @@ type Releases interface {
 	Drift(ctx context.Context, namespace, name string) ([]release.Drift, error)
 	Uninstall(ctx context.Context, namespace, name string, timeout time.Duration) error
 	MarkFailed(ctx context.Context, namespace, name, reason string) (*release.Release, error)
+	MarkRevisionFailed(ctx context.Context, namespace, name string, revision int, reason string) (*release.Release, error)
 	Finalize(ctx context.Context, namespace, name, description string) (*release.Release, error)
 }
 

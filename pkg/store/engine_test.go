@@ -46,7 +46,7 @@ func newEnv(t *testing.T, s Settings, objs ...runtime.Object) *testEnv {
 }
 
 // simulate plays the cluster's controllers for store name: once the release
-// exists it creates the workloads, pods, hook Job and Ingress in the state
+// exists it creates the workloads, pods, setup Job and Ingress in the state
 // podState returns, as a real cluster would after an install.
 func (env *testEnv) simulate(ctx context.Context, name string, ready bool, mutate func(*corev1.Pod)) {
 	go func() {
@@ -360,7 +360,7 @@ func TestListCallsDoNotGrowWithStores(t *testing.T) {
 			d := deploy(name, 1)
 			d.Labels["helm.sh/chart"], d.Labels["app.kubernetes.io/version"] = "woocommerce-0.4.1", "6.8"
 			objs = append(objs, storeNS(name), sts(name, 1), d, pod(name, ComponentDatabase, name+"-mariadb-0", true),
-				pod(name, ComponentWordPress, name+"-wordpress-x", true), job(name, t0, batchv1.JobComplete, "", ""),
+				pod(name, ComponentWordPress, name+"-wordpress-x", true), jobOf(name, 2, t0, batchv1.JobComplete, "", ""),
 				helmRecord(Namespace(name), name, 1, "superseded"), helmRecord(Namespace(name), name, 2, "deployed"))
 		}
 		kc := fake.NewClientset(objs...)

@@ -50,8 +50,10 @@ func (e *Engine) migrateImmutable(ctx context.Context, name, manifest string) ([
 	var recreate []*unstructured.Unstructured
 	var refused []string
 	for _, want := range desired {
-		// Hooks (the setup Job) are deleted by Helm before their next run, never patched.
-		if _, hook := want.GetAnnotations()["helm.sh/hook"]; hook || len(kube.ImmutableFields(want)) == 0 {
+		// The setup Job is created anew for each revision, under the revision's name (a
+		// chart 0.1.0 hook: deleted by Helm before its next run), never patched.
+		_, hook := want.GetAnnotations()["helm.sh/hook"]
+		if hook || want.GetLabels()[LabelRevision] != "" || len(kube.ImmutableFields(want)) == 0 {
 			continue
 		}
 		live, err := e.liveObject(ctx, ns, want)

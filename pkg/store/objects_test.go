@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -54,10 +55,11 @@ func deploy(name string, ready int32) *appsv1.Deployment {
 
 func job(name string, created time.Time, cond batchv1.JobConditionType, reason, msg string) *batchv1.Job {
 	j := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: name + "-setup", Namespace: Namespace(name), Labels: compLabels(name, ComponentSetup),
+		ObjectMeta: metav1.ObjectMeta{Name: SetupJobName(name, 1), Namespace: Namespace(name), Labels: compLabels(name, ComponentSetup),
 			CreationTimestamp: metav1.NewTime(created)},
 		Spec: batchv1.JobSpec{Completions: ptr.To[int32](1), Parallelism: ptr.To[int32](1)},
 	}
+	j.Labels[LabelRevision] = "1"
 	switch cond {
 	case batchv1.JobComplete:
 		j.Status.Succeeded = 1
@@ -125,4 +127,12 @@ func pvc(name, claim string, bound bool, created time.Time) *corev1.PersistentVo
 		c.Spec.StorageClassName = ptr.To("missing")
 	}
 	return c
+}
+
+// jobOf is job for revision rev: named and labelled for it, as the chart renders it.
+func jobOf(name string, rev int, created time.Time, cond batchv1.JobConditionType, reason, msg string) *batchv1.Job {
+	j := job(name, created, cond, reason, msg)
+	j.Name = SetupJobName(name, rev)
+	j.Labels[LabelRevision] = fmt.Sprint(rev)
+	return j
 }

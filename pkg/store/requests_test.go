@@ -39,7 +39,7 @@ func newFleet(t *testing.T, n int) *fleet {
 		d := deploy(name, 1)
 		d.Labels["helm.sh/chart"] = "woocommerce-0.4.1"
 		objs = append(objs, storeNS(name), sts(name, 1), d, pod(name, ComponentDatabase, name+"-mariadb-0", true),
-			pod(name, ComponentWordPress, name+"-wordpress-x", true), job(name, t0, batchv1.JobComplete, "", ""),
+			pod(name, ComponentWordPress, name+"-wordpress-x", true), jobOf(name, 2, t0, batchv1.JobComplete, "", ""),
 			ingress(name), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: credentialsSecret(name), Namespace: Namespace(name)}})
 	}
 	kc := fake.NewClientset(objs...)

@@ -40,7 +40,8 @@ type FailFast struct {
 	// CrashLoopBackOff counts as failed.
 	CrashLoopRestarts int32
 	// UnschedulableGrace is how long a pod may be unschedulable (the
-	// scheduler retries as nodes and volumes appear).
+	// scheduler retries as nodes and volumes appear) before it fails, unless
+	// the cluster is adding a node for it (see unschedulable).
 	UnschedulableGrace time.Duration
 	// VolumeGrace is how long a claim may stay Pending with a Warning
 	// binding/provisioning event.
@@ -50,11 +51,15 @@ type FailFast struct {
 	ConfigErrorGrace time.Duration
 }
 
+// DefaultUnschedulableGrace gives a cluster autoscaler time to look at a pod that fits no
+// node (cluster-autoscaler scans every 10 seconds) and say whether it adds one.
+const DefaultUnschedulableGrace = 30 * time.Second
+
 // DefaultFailFast are the thresholds used unless Options.FailFast is set.
 var DefaultFailFast = FailFast{
 	ImagePullGrace:     30 * time.Second,
 	CrashLoopRestarts:  2,
-	UnschedulableGrace: 15 * time.Second,
+	UnschedulableGrace: DefaultUnschedulableGrace,
 	VolumeGrace:        10 * time.Second,
 	ConfigErrorGrace:   15 * time.Second,
 }
@@ -72,6 +77,9 @@ type Snapshot struct {
 	PVCs         []corev1.PersistentVolumeClaim
 	Events       []corev1.Event
 	Ingresses    []networkingv1.Ingress
+	// Nodes are read only while a pod waits for one (nil otherwise): a node that joined
+	// and is not Ready yet is room being made.
+	Nodes []corev1.Node
 	// Drift lists what of a deployed release the cluster no longer holds as
 	// applied (read by Get only).
 	Drift []release.Drift
@@ -84,8 +92,8 @@ type Snapshot struct {
 	// Since ignores events older than the operation being judged.
 	Since time.Time
 	// StaleJobs are setup Jobs that existed before the revision being
-	// applied: Helm replaces them when the hook runs, so until then they say
-	// nothing about this revision. Judged by UID, which needs no clock.
+	// applied: they say nothing about this revision. Judged by UID, which
+	// needs no clock.
 	StaleJobs map[types.UID]bool
 	// StalePods are pods that existed before the revision being applied.
 	// Until StaleUntil their failures are not judged: the new revision may be
@@ -202,12 +210,12 @@ func compute(s Snapshot, ff FailFast) Status {
 }
 
 // settled judges, for Get and List, a first install whose resources and setup
-// hook are all complete as Ready even though its release record still says
+// are all complete as Ready even though its release record still says
 // pending-install. That record is left by a process that exited before Helm
-// saw the hook end: `create --wait=false` by design, or a killed create. The
-// store works; the next create or wait records the revision as deployed. An
-// upgrade left pending is not judged so: the completed Job may be the
-// previous revision's.
+// saw a setup hook end (stores made with chart 0.1.0, whose setup Job was a
+// hook), or before Helm recorded the install. The store works; the next
+// create or wait records the revision as deployed. An upgrade left pending is
+// not judged so: the completed Job may be the previous revision's.
 func settled(s Snapshot, st Status) Status {
 	if st.Phase != PhaseProvisioning || s.Release == nil || s.Release.Status != release.StatusPendingInstall {
 		return st
@@ -362,7 +370,7 @@ func componentStatus(s Snapshot, name string, ff FailFast) (Component, *Failure)
 func setupStatus(s Snapshot, c Component, pods []corev1.Pod) (Component, *Failure) {
 	j := currentJob(s)
 	if j == nil {
-		c.Message = "waiting for the install hook"
+		c.Message = "waiting for the setup Job"
 		return c, nil
 	}
 	if cond := jobFailedCondition(j); cond != nil {
@@ -498,27 +506,6 @@ func findDeploy(list []appsv1.Deployment, name, comp string) *appsv1.Deployment 
 	return nil
 }
 
-// currentJob returns the setup Job of the revision being applied. While a
-// revision is pending, a Job created before it started belongs to an earlier
-// attempt (Helm replaces it when the hook runs) and must not decide anything.
-func currentJob(s Snapshot) *batchv1.Job {
-	var j *batchv1.Job
-	for i := range s.Jobs {
-		if s.Jobs[i].Name == s.Name+"-setup" || componentOf(s.Jobs[i].Labels) == ComponentSetup {
-			j = &s.Jobs[i]
-			break
-		}
-	}
-	if j == nil || j.DeletionTimestamp != nil || s.StaleJobs[j.UID] {
-		return nil
-	}
-	if s.Release != nil && s.Release.Pending() && !s.Release.LastDeployed.IsZero() &&
-		j.CreationTimestamp.Time.Before(s.Release.LastDeployed.Truncate(time.Second)) {
-		return nil
-	}
-	return j
-}
-
 func podsOf(s Snapshot, comp string) []corev1.Pod {
 	var out []corev1.Pod
 	var job *batchv1.Job
@@ -644,8 +631,8 @@ func podFailure(s Snapshot, pods []corev1.Pod, ff FailFast) *Failure {
 				if since.IsZero() {
 					since = p.CreationTimestamp.Time
 				}
-				if s.Now.Sub(since) >= ff.UnschedulableGrace {
-					return &Failure{Reason: "Unschedulable", Message: fmt.Sprintf("pod %s cannot be scheduled: %s", p.Name, c.Message), Pod: p.Name}
+				if f := unschedulable(s, p, c, since, ff.UnschedulableGrace); f != nil {
+					return f
 				}
 			}
 		}

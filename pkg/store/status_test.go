@@ -140,11 +140,14 @@ func TestCompute(t *testing.T) {
 			j.Annotations = map[string]string{AnnotationWooCommerceSource: "https://mirror.internal/wc.zip"}
 			s.Jobs = []batchv1.Job{*j}
 		}, phase: PhaseFailed, reason: "BackoffLimitExceeded", failedComp: ComponentSetup, msg: "(WooCommerce from https://mirror.internal/wc.zip)"},
-		{name: "failed job of an earlier attempt is ignored while a new revision is pending", mutate: func(s *Snapshot) {
+		{name: "failed hook job of an earlier attempt is ignored while a new revision is pending", mutate: func(s *Snapshot) {
 			s.Release = pendingInstall()
+			s.Release.ChartVersion = "0.1.0"
 			s.Release.LastDeployed = t0.Add(time.Minute)
-			s.Jobs = []batchv1.Job{*job("shop", t0, batchv1.JobFailed, "BackoffLimitExceeded", "old")}
-		}, phase: PhaseProvisioning, msg: "waiting for the install hook"},
+			j := job("shop", t0, batchv1.JobFailed, "BackoffLimitExceeded", "old")
+			j.Name = "shop-setup"
+			s.Jobs = []batchv1.Job{*j}
+		}, phase: PhaseProvisioning, msg: "waiting for the setup Job"},
 		{name: "setup job of an earlier revision is ignored while a new one is applied", mutate: func(s *Snapshot) {
 			s.Release = deployed()
 			s.Release.Status = release.StatusFailed

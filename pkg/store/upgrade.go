@@ -187,7 +187,7 @@ func (e *Engine) change(ctx context.Context, c change) (*ChangeResult, error) {
 	}
 	if err != nil {
 		cancelApply()
-		e.recordFailure(op.name, err)
+		e.recordFailure(op.name, st, err)
 	}
 	return res, err
 }

@@ -16,7 +16,8 @@ import (
 )
 
 // rerunSetup plays the setup Job of revision rev: once the release reaches it, the Job of
-// the earlier revision is replaced by a completed one, as Helm's hook would.
+// the earlier revision is deleted and the revision's own completes, as Helm and the Job
+// controller would.
 func (env *testEnv) rerunSetup(ctx context.Context, name string, rev int) {
 	go func() {
 		ns := Namespace(name)
@@ -27,8 +28,9 @@ func (env *testEnv) rerunSetup(ctx context.Context, name string, rev int) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		c := context.Background()
-		_ = env.kube.BatchV1().Jobs(ns).Delete(c, name+"-setup", metav1.DeleteOptions{})
-		j := job(name, time.Now().Add(time.Second), batchv1.JobComplete, "", "")
+		// Helm deletes the earlier revision's Job; the new revision's runs.
+		_ = env.kube.BatchV1().Jobs(ns).Delete(c, SetupJobName(name, rev-1), metav1.DeleteOptions{})
+		j := jobOf(name, rev, time.Now().Add(time.Second), batchv1.JobComplete, "", "")
 		j.UID = types.UID(fmt.Sprintf("setup-%d", rev))
 		_, _ = env.kube.BatchV1().Jobs(ns).Create(c, j, metav1.CreateOptions{})
 	}()

@@ -57,6 +57,7 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 	var lastSnap Snapshot
 	var nextFinalize time.Time
 	deleted := map[types.UID]bool{}
+	nodes := nodeReader{e: e}
 	// timedOut reports the deadline, unless the API server cannot be reached
 	// any more: then the last state seen is stale, and that is the news.
 	timedOut := func() (*Store, error) {
@@ -73,6 +74,7 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 	for {
 		w.refreshIfChanged(ctx)
 		snap := w.snapshot(r.since)
+		snap.Nodes = nodes.read(ctx, snap)
 		st := Compute(snap, e.ff)
 		last, lastSnap = st, snap
 		r.pt.components(st.Components)
@@ -90,9 +92,12 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 			return e.storeFrom(snap, st), &Error{Err: ErrFailed, Store: name, Component: "release", Reason: st.Reason,
 				Message: st.Message, Components: st.Components}
 		case !installing && st.Phase == PhaseReady:
+			if r.holdsLock {
+				e.removeStaleSetupJobs(ctx, snap)
+			}
 			return e.storeFrom(snap, st), nil
 		case !installing && time.Now().After(nextFinalize) && snap.Release != nil && snap.Release.Pending() && allReady(st.Components):
-			// Every resource and the hook are complete but the process that
+			// Every resource and the setup are complete but the process that
 			// applied the revision died before recording it: record it now,
 			// if no live process holds the store (else retry later).
 			nextFinalize = time.Now().Add(e.lockLease / 2)
@@ -114,9 +119,10 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 				if ctx.Err() != nil && !cancelled(ctx) {
 					return timedOut() // the install was cut off by the deadline
 				}
-				// Helm reports a failed hook as soon as it sees it; the watcher may see the
-				// failed Job a moment later. Its diagnosis names the component and the
-				// cause, so it is given that moment before Helm's error is used.
+				// Helm reports a failed apply (or, for a chart 0.1.0 store, a failed setup
+				// hook) as soon as it sees it; the watcher may see the failed pod or Job a
+				// moment later. Its diagnosis names the component and the cause, so it is
+				// given that moment before Helm's error is used.
 				if snap, st, ok := e.settleFailure(ctx, w, r.since); ok {
 					return e.storeFrom(snap, st), failureErr(name, st)
 				}
@@ -161,6 +167,23 @@ func (e *Engine) finalize(ctx context.Context, name string, holdsLock bool) *rel
 	return r
 }
 
+// recordWaitFailure records the revision a wait saw certainly fail as failed, as the
+// process that applied it would have had it watched, unless a live process holds the store.
+func (e *Engine) recordWaitFailure(name string, st *Store, err error) {
+	var se *Error
+	if !errors.As(err, &se) || !errors.Is(se.Err, ErrFailed) || se.Component == "" || se.Component == "release" || st == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	lk, lerr := e.lock(ctx, name, Namespace(name), StoreLockName, e.lockLease, 0)
+	if lerr != nil {
+		return
+	}
+	defer lk.release()
+	e.recordFailure(name, st, err)
+}
+
 // Wait waits until the store is Ready (For "ready", the default) or gone
 // (For "deleted").
 func (e *Engine) Wait(ctx context.Context, name string, o WaitOptions) (*Store, error) {
@@ -197,7 +220,9 @@ func (e *Engine) Wait(ctx context.Context, name string, o WaitOptions) (*Store, 
 		if r := w.snapshot(time.Time{}).Release; r != nil {
 			since = r.LastDeployed
 		}
-		return e.watchReady(ctx, w, name, watchRun{deadline: deadline, timeout: timeout, since: since, pt: pt})
+		st, err = e.watchReady(ctx, w, name, watchRun{deadline: deadline, timeout: timeout, since: since, pt: pt})
+		e.recordWaitFailure(name, st, err)
+		return st, err
 	case "deleted", "delete":
 		return nil, e.waitDeleted(ctx, name, deleteWait{timeout: timeout, pt: pt, onRetained: o.OnRetained})
 	}

@@ -25,6 +25,11 @@ sets to the store name, so every name stays well under Kubernetes' limits.
 {{- default (printf "%s-credentials" (include "woocommerce.fullname" .)) .Values.credentials.existingSecret -}}
 {{- end -}}
 
+{{/* The setup Job of this revision; storectl derives the same name (store.SetupJobName). */}}
+{{- define "woocommerce.setupJob" -}}
+{{- printf "%s-setup-r%d" (include "woocommerce.fullname" .) (int .Release.Revision) -}}
+{{- end -}}
+
 {{- define "woocommerce.mariadbHost" -}}
 {{- printf "%s-mariadb" (include "woocommerce.fullname" .) -}}
 {{- end -}}
