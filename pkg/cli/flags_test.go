@@ -239,3 +239,19 @@ func TestWaitCredentialsAuditVersionFlags(t *testing.T) {
 		t.Errorf("version -o name: %v", err)
 	}
 }
+
+// A duration flag that defaults to its setting says so once; it must not add pflag's
+// "(default 0s)" after its own "(default: the … setting)".
+func TestDurationFlagsShowNoZeroDefault(t *testing.T) {
+	t.Parallel()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if usage := c.LocalFlags().FlagUsages(); strings.Contains(usage, "(default 0s)") {
+			t.Errorf("%s: flag help shows (default 0s):\n%s", c.CommandPath(), usage)
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(NewCmdRoot(newHarness(t, false).f))
+}

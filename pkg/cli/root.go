@@ -164,6 +164,11 @@ func explainDurationFlags(cmd *cobra.Command) {
 	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
 		if fl.Value.Type() == "duration" {
 			fl.Value = durationValue{fl.Value}
+			// pflag recognises a zero default by the value's type, which the wrapper
+			// hides; an empty default reads as zero to it and keeps "(default 0s)" out of help.
+			if fl.DefValue == "0s" {
+				fl.DefValue = ""
+			}
 		}
 	})
 	for _, c := range cmd.Commands() {
