@@ -36,17 +36,22 @@ func (e *Engine) Get(ctx context.Context, name string) (*Store, error) {
 	return st, nil
 }
 
-// read takes the snapshot of one store with direct reads: the namespace, then together
-// its latest release revision, one List per kind of object in the namespace and the
-// credentials Secret, then the drift of a deployed revision. It is the inspect phase of an
-// operation that does not go on to watch.
+// read takes the snapshot of one store with direct reads, all at once: the namespace, its
+// latest release revision, one List per kind of object in the namespace and the credentials
+// Secret; then, for a deployed revision, the drift of its objects, which reuses those lists.
+// Whether the namespace is a store is judged when every read has returned, so that the
+// reads of a store cost one round trip to the API server, not two. It is the inspect phase
+// of an operation that does not go on to watch.
 func (e *Engine) read(ctx context.Context, name string) (Snapshot, error) {
-	n, err := e.storeNamespace(ctx, name)
-	if err != nil {
-		return Snapshot{}, err
-	}
-	snap := Snapshot{Name: name, Namespace: n, Now: e.now(), ReadOnly: true}
+	snap := Snapshot{Name: name, Now: e.now(), ReadOnly: true}
+	var nsErr error
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		// Not a store is the answer, not a failure of the reads: it must not cancel them
+		// before they say it themselves, and it comes first once they are done.
+		snap.Namespace, nsErr = e.storeNamespace(gctx, name)
+		return nil
+	})
 	g.Go(func() (err error) {
 		snap.Release, err = e.latest(gctx, name)
 		return err
@@ -56,13 +61,17 @@ func (e *Engine) read(ctx context.Context, name string) (Snapshot, error) {
 		return err
 	})
 	e.readObjects(ctx, g, gctx, &snap)
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	if nsErr != nil {
+		return Snapshot{}, nsErr
+	}
+	if err != nil {
 		return Snapshot{}, err
 	}
 	if snap.Release != nil {
 		snap.Since = snap.Release.LastDeployed
 	}
-	return snap, e.readDrift(ctx, &snap)
+	return snap, e.readDrift(ctx, &snap, true)
 }
 
 // readObjects lists, in g, each kind of object of the store namespace into snap.
