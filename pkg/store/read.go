@@ -36,22 +36,19 @@ func (e *Engine) Get(ctx context.Context, name string) (*Store, error) {
 	return st, nil
 }
 
-// read takes the snapshot of one store with direct reads, all at once: the namespace, its
+// read takes the snapshot of one store with direct reads: the namespace, then together its
 // latest release revision, one List per kind of object in the namespace and the credentials
-// Secret; then, for a deployed revision, the drift of its objects, which reuses those lists.
-// Whether the namespace is a store is judged when every read has returned, so that the
-// reads of a store cost one round trip to the API server, not two. It is the inspect phase
-// of an operation that does not go on to watch.
+// Secret, then, for a deployed revision, the drift of its objects, which reuses those lists.
+// The namespace comes first also because it opens the connection the others then share
+// (concurrent first requests would each open one). It is the inspect phase of an operation
+// that does not go on to watch.
 func (e *Engine) read(ctx context.Context, name string) (Snapshot, error) {
-	snap := Snapshot{Name: name, Now: e.now(), ReadOnly: true}
-	var nsErr error
+	n, err := e.storeNamespace(ctx, name)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	snap := Snapshot{Name: name, Namespace: n, Now: e.now(), ReadOnly: true}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		// Not a store is the answer, not a failure of the reads: it must not cancel them
-		// before they say it themselves, and it comes first once they are done.
-		snap.Namespace, nsErr = e.storeNamespace(gctx, name)
-		return nil
-	})
 	g.Go(func() (err error) {
 		snap.Release, err = e.latest(gctx, name)
 		return err
@@ -61,11 +58,7 @@ func (e *Engine) read(ctx context.Context, name string) (Snapshot, error) {
 		return err
 	})
 	e.readObjects(ctx, g, gctx, &snap)
-	err := g.Wait()
-	if nsErr != nil {
-		return Snapshot{}, nsErr
-	}
-	if err != nil {
+	if err := g.Wait(); err != nil {
 		return Snapshot{}, err
 	}
 	if snap.Release != nil {
