@@ -89,6 +89,17 @@ func (e *Engine) tryLock(ctx context.Context, ns, name string, dur time.Duration
 	return updated, "", err
 }
 
+// retryAfter is how long a process waits before it tries a held lease again, jittered so
+// that many contenders do not retry in lockstep. The create lease is held for a handful of
+// requests, so that parallel creates pass it one after another without waiting out pauses
+// longer than the holds; a store's lease is held for a whole operation.
+func retryAfter(lease string) time.Duration {
+	if lease == CreateLockName {
+		return time.Duration(10+mrand.IntN(40)) * time.Millisecond //nolint:gosec // jitter, not a secret
+	}
+	return time.Duration(50+mrand.IntN(200)) * time.Millisecond //nolint:gosec // jitter, not a secret
+}
+
 // lock acquires a lease, retrying for up to wait, and keeps renewing it
 // until release. A holder that is still alive after wait means ErrBusy.
 func (e *Engine) lock(ctx context.Context, store, ns, name string, dur, wait time.Duration) (*heldLock, error) {
@@ -115,7 +126,7 @@ func (e *Engine) lock(ctx context.Context, store, ns, name string, dur, wait tim
 		select {
 		case <-ctx.Done():
 			return nil, stopped(ctx, store, "waiting for lock "+ns+"/"+name+" held by "+holder)
-		case <-time.After(time.Duration(50+mrand.IntN(200)) * time.Millisecond): //nolint:gosec // jitter, not a secret
+		case <-time.After(retryAfter(name)):
 		}
 	}
 	rctx, stop := context.WithCancel(context.Background())
