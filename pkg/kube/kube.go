@@ -10,6 +10,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -85,7 +86,7 @@ func NewClients(kubeconfig, context string) (*Clients, error) {
 		return nil, &Error{Kind: KindConfig, Err: fmt.Errorf("kubeconfig context %q: %w", ctxName, err)}
 	}
 	Tune(cfg)
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := kubernetes.NewForConfig(Protobuf(cfg))
 	if err != nil {
 		return nil, &Error{Kind: KindConfig, Err: fmt.Errorf("build client: %w", err)}
 	}
@@ -136,6 +137,17 @@ func Tune(cfg *rest.Config) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "storectl"
 	}
+}
+
+// Protobuf returns a copy of cfg that asks the API server for protobuf, for the typed
+// clientset: encoding and decoding it costs a fraction of JSON's CPU time on both sides,
+// which is what many commands at once on a small machine are bound by. Clients of
+// unstructured objects (Helm's, the dynamic and metadata clients) keep cfg's JSON.
+func Protobuf(cfg *rest.Config) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.ContentType = runtime.ContentTypeProtobuf
+	c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	return c
 }
 
 // Identity returns the user name the API server authenticates these
