@@ -126,8 +126,10 @@ func (b *bench) stores() []string {
 	return out
 }
 
-// growFleet creates stores with storectl (not waiting for them) until there are n, and
-// waits until their pods exist, so that list and get see a settled cluster.
+// growFleet creates stores with storectl (not waiting for them) until there are n, -grow
+// at a time, and waits until their pods exist, so that list and get see a settled cluster.
+// The stores are real ones, made as a user makes them, so that list and get read what a
+// fleet of that size holds: workloads, pods, events and release records.
 func (b *bench) growFleet(ctx context.Context, n int) error {
 	have := len(b.stores())
 	if have >= n {
@@ -137,7 +139,7 @@ func (b *bench) growFleet(ctx context.Context, n int) error {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
+	g.SetLimit(b.o.grow)
 	for i := have; i < n; i++ {
 		name := fmt.Sprintf("%sf%03d", b.prefix, i)
 		b.made["store/"+name] = true
@@ -146,17 +148,20 @@ func (b *bench) growFleet(ctx context.Context, n int) error {
 			return err
 		})
 	}
+	started := time.Now()
 	if err := g.Wait(); err != nil {
 		return err
 	}
+	b.logf("%d stores created in %s", n-have, time.Since(started).Round(time.Second))
 	return b.settle(ctx, n)
 }
 
-// settle waits until the stores' pods number at least two per store and stop changing.
+// settle waits until the stores' pods number at least two per store and have not changed
+// for two checks a second apart.
 func (b *bench) settle(ctx context.Context, n int) error {
 	last, stable := -1, 0
 	deadline := time.Now().Add(3 * time.Minute)
-	for stable < 3 && time.Now().Before(deadline) {
+	for stable < 2 && time.Now().Before(deadline) {
 		pods, err := b.client.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/part-of=storectl"})
 		if err != nil {
 			return err
@@ -173,7 +178,7 @@ func (b *bench) settle(ctx context.Context, n int) error {
 			stable = 0
 		}
 		last = running
-		if err := sleep(ctx, 2*time.Second); err != nil {
+		if err := sleep(ctx, time.Second); err != nil {
 			return err
 		}
 	}

@@ -24,6 +24,7 @@ type options struct {
 	pairs      int
 	samples    int
 	parallel   int
+	grow       int
 	startups   int
 	jsonPath   string
 	kubeconfig string
@@ -35,6 +36,7 @@ func main() {
 	flag.IntVar(&o.pairs, "pairs", 3, "create-to-Ready pairs (one storectl create, one helm install each)")
 	flag.IntVar(&o.samples, "samples", 7, "pairs of list and get runs at each fleet size")
 	flag.IntVar(&o.parallel, "parallel", 20, "creates and deletes run at once")
+	flag.IntVar(&o.grow, "grow", 16, "creates run at once while the fleet is grown for list and get")
 	flag.IntVar(&o.startups, "startups", 30, "runs of version and --help")
 	flag.StringVar(&o.jsonPath, "json", "bin/bench.json", "where to write the results as JSON")
 	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "measure on this cluster instead of a private sandbox (stores named bnch-*, deleted at the end)")

@@ -1,16 +1,13 @@
 package kube
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -18,13 +15,6 @@ import (
 
 	"github.com/storectl/storectl/pkg/input"
 )
-
-type netDialer struct{ timeout time.Duration }
-
-func (d *netDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	nd := net.Dialer{Timeout: d.timeout, KeepAlive: 30 * time.Second}
-	return nd.DialContext(ctx, network, addr)
-}
 
 // configFromREST synthesises a one-context kubeconfig equivalent to cfg, for
 // code (Helm's kube client) that asks the getter for a raw kubeconfig.

@@ -1,16 +1,18 @@
 package release
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
+	"sync"
 
-	helmkube "helm.sh/helm/v3/pkg/kube"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
 )
 
 // Drift reasons.
@@ -38,9 +40,17 @@ type DriftReader interface {
 	// missing from the cluster or changed there. A revision that is not
 	// deployed has no drift: it is still being applied or has failed.
 	Drift(ctx context.Context, namespace, name string) ([]Drift, error)
+	// DriftOf is Drift of a revision Get returned, with what the caller has
+	// already read of its namespace.
+	DriftOf(ctx context.Context, r *Release, live Live) ([]Drift, error)
 }
 
 var _ DriftReader = (*Helm)(nil)
+
+// Live is what a caller has already read of a release's namespace: for a kind it has listed,
+// the live object of that name (nil when there is none) and true; false for a kind it has not
+// listed, which the drift check then lists itself.
+type Live func(kind, name string) (obj runtime.Object, listed bool)
 
 // driftFields are the fields compared on live objects, with the container
 // images of the same workloads. Only fields the API server never rewrites are
@@ -51,64 +61,132 @@ var driftFields = map[string][][]string{
 	"Deployment":  {{"spec", "replicas"}},
 }
 
-// Drift implements DriftReader. Each object of the manifest is read once,
-// bound to ctx.
+// Drift implements DriftReader: it reads the latest revision, then its objects.
 func (h *Helm) Drift(ctx context.Context, namespace, name string) ([]Drift, error) {
-	cfg := h.config(ctx, namespace)
-	last, err := latest(cfg, name)
+	r, err := h.Get(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
-	if last.Info == nil || last.Info.Status != helmrelease.StatusDeployed {
-		return nil, nil
+	return h.DriftOf(ctx, r, nil)
+}
+
+// DriftOf implements DriftReader. The objects of the manifest of kinds live has not listed
+// are listed once per kind, all kinds together, in the release's namespace: the requests do
+// not grow with the number of objects, and no API discovery is needed for the kinds a store
+// chart holds.
+func (h *Helm) DriftOf(ctx context.Context, r *Release, live Live) ([]Drift, error) {
+	if r == nil || r.Status != StatusDeployed || h.backend != nil {
+		return nil, nil // not deployed, or memory mode: there is no cluster to compare with
 	}
-	kc, ok := cfg.KubeClient.(*helmkube.Client)
-	if !ok {
-		return nil, nil // memory mode: there is no cluster to compare with
-	}
-	infos, err := kc.Build(bytes.NewBufferString(last.Manifest), false)
+	want, err := manifestObjects(r.manifest)
 	if err != nil {
-		return nil, fmt.Errorf("read the manifest of release %s/%s: %w", namespace, name, err)
+		return nil, fmt.Errorf("read the manifest of release %s/%s: %w", r.Namespace, r.Name, err)
+	}
+	if live == nil {
+		live = func(string, string) (runtime.Object, bool) { return nil, false }
+	}
+	listed, err := h.listUnlisted(ctx, r.Namespace, want, live)
+	if err != nil {
+		return nil, err
 	}
 	var out []Drift
-	for _, info := range infos {
-		kind := info.Mapping.GroupVersionKind.Kind
-		live, err := info.Client.Get().
-			NamespaceIfScoped(info.Namespace, info.Mapping.Scope.Name() == "namespace").
-			Resource(info.Mapping.Resource.Resource).Name(info.Name).
-			Do(ctx).Get()
-		if apierrors.IsNotFound(err) {
-			out = append(out, Drift{Kind: kind, Name: info.Name, Reason: DriftMissing})
-			continue
+	for _, w := range want {
+		obj, ok := live(w.GetKind(), w.GetName())
+		if !ok {
+			obj = listed[objectKey(w.GroupVersionKind().GroupKind(), w.GetName())]
 		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s %s: %w", kind, info.Name, err)
-		}
-		if u, ok := live.(*unstructured.Unstructured); ok && u.GetDeletionTimestamp() != nil {
-			out = append(out, Drift{Kind: kind, Name: info.Name, Reason: DriftMissing})
-			continue
-		}
-		want, err1 := runtime.DefaultUnstructuredConverter.ToUnstructured(info.Object)
-		have, err2 := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		for _, f := range driftFields[kind] {
-			w, wok, _ := unstructured.NestedFieldNoCopy(want, f...)
-			g, _, _ := unstructured.NestedFieldNoCopy(have, f...)
-			if wok && !reflect.DeepEqual(fmt.Sprint(w), fmt.Sprint(g)) {
-				out = append(out, Drift{Kind: kind, Name: info.Name, Reason: DriftChanged, Field: joinPath(f)})
-			}
-		}
-		if _, ok := driftFields[kind]; ok {
-			for _, list := range []string{"initContainers", "containers"} {
-				if !reflect.DeepEqual(images(want, list), images(have, list)) {
-					out = append(out, Drift{Kind: kind, Name: info.Name, Reason: DriftChanged, Field: "spec.template.spec." + list + "[].image"})
-				}
-			}
-		}
+		out = append(out, compare(w, obj)...)
 	}
 	return out, nil
+}
+
+// manifestObjects decodes the YAML documents of a manifest, in order. Only the objects
+// whose fields are compared are decoded whole; of the others, the kind and name are all
+// the check needs.
+func manifestObjects(manifest string) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, doc := range splitManifest(manifest) {
+		var head struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Metadata   struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+		}
+		if err := yaml.Unmarshal([]byte(doc), &head); err != nil {
+			return nil, err
+		}
+		if head.Kind == "" {
+			continue
+		}
+		u := &unstructured.Unstructured{Object: map[string]any{}}
+		if _, whole := driftFields[head.Kind]; whole {
+			if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+				return nil, err
+			}
+		}
+		u.SetAPIVersion(head.APIVersion)
+		u.SetKind(head.Kind)
+		u.SetName(head.Metadata.Name)
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// splitManifest splits a manifest at its "---" document separators, as Helm writes them
+// (at the start of a line), without the regular expression Helm splits with, which costs a
+// get more than the rest of the drift check.
+func splitManifest(manifest string) []string {
+	var out []string
+	for _, doc := range strings.Split("\n"+manifest, "\n---") {
+		if strings.TrimSpace(doc) != "" {
+			out = append(out, doc)
+		}
+	}
+	return out
+}
+
+func objectKey(gk schema.GroupKind, name string) string { return gk.String() + "/" + name }
+
+// compare returns the drift of one object of the manifest from its live state (nil: none).
+func compare(want *unstructured.Unstructured, live runtime.Object) []Drift {
+	kind, name := want.GetKind(), want.GetName()
+	if isNil(live) {
+		return []Drift{{Kind: kind, Name: name, Reason: DriftMissing}}
+	}
+	if m, err := meta.Accessor(live); err == nil && m.GetDeletionTimestamp() != nil {
+		return []Drift{{Kind: kind, Name: name, Reason: DriftMissing}}
+	}
+	fields, compared := driftFields[kind]
+	if !compared {
+		return nil
+	}
+	have, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
+	if err != nil {
+		return nil
+	}
+	var out []Drift
+	for _, f := range fields {
+		w, wok, _ := unstructured.NestedFieldNoCopy(want.Object, f...)
+		g, _, _ := unstructured.NestedFieldNoCopy(have, f...)
+		if wok && fmt.Sprint(w) != fmt.Sprint(g) {
+			out = append(out, Drift{Kind: kind, Name: name, Reason: DriftChanged, Field: strings.Join(f, ".")})
+		}
+	}
+	for _, list := range []string{"initContainers", "containers"} {
+		if !reflect.DeepEqual(images(want.Object, list), images(have, list)) {
+			out = append(out, Drift{Kind: kind, Name: name, Reason: DriftChanged, Field: "spec.template.spec." + list + "[].image"})
+		}
+	}
+	return out
+}
+
+func isNil(o runtime.Object) bool {
+	if o == nil {
+		return true
+	}
+	v := reflect.ValueOf(o)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // images returns the container images of a workload's pod template, in order.
@@ -124,13 +202,108 @@ func images(obj map[string]any, list string) []string {
 	return out
 }
 
-func joinPath(p []string) string {
-	var b bytes.Buffer
-	for i, s := range p {
-		if i > 0 {
-			b.WriteByte('.')
+// listUnlisted lists, concurrently, each kind of the manifest that live has not listed, and
+// returns the objects found by objectKey. The workloads whose fields are compared are listed
+// whole, every other kind as metadata only.
+func (h *Helm) listUnlisted(ctx context.Context, ns string, want []*unstructured.Unstructured, live Live) (map[string]runtime.Object, error) {
+	kinds := map[schema.GroupVersionKind]bool{}
+	for _, w := range want {
+		if _, listed := live(w.GetKind(), w.GetName()); !listed {
+			kinds[w.GroupVersionKind()] = true
 		}
-		b.WriteString(s)
 	}
-	return b.String()
+	var (
+		mu    sync.Mutex
+		out   = map[string]runtime.Object{}
+		wg    sync.WaitGroup
+		first error
+	)
+	for gvk := range kinds {
+		wg.Go(func() {
+			objs, err := h.listKind(ctx, ns, gvk)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if first == nil {
+					first = fmt.Errorf("list %s in %s: %w", gvk.Kind, ns, err)
+				}
+				return
+			}
+			for _, o := range objs {
+				if m, err := meta.Accessor(o); err == nil {
+					out[objectKey(gvk.GroupKind(), m.GetName())] = o
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out, first
+}
+
+// listKind lists the objects of one kind in ns.
+func (h *Helm) listKind(ctx context.Context, ns string, gvk schema.GroupVersionKind) ([]runtime.Object, error) {
+	lo := metav1.ListOptions{}
+	switch gvk.GroupKind() {
+	case schema.GroupKind{Group: "apps", Kind: "StatefulSet"}:
+		l, err := h.client.AppsV1().StatefulSets(ns).List(ctx, lo)
+		return itemsOf(l, err, func(i int) runtime.Object { return &l.Items[i] })
+	case schema.GroupKind{Group: "apps", Kind: "Deployment"}:
+		l, err := h.client.AppsV1().Deployments(ns).List(ctx, lo)
+		return itemsOf(l, err, func(i int) runtime.Object { return &l.Items[i] })
+	}
+	gvr, err := h.resourceOf(gvk)
+	if err != nil {
+		return nil, err
+	}
+	l, err := h.meta.Resource(gvr).Namespace(ns).List(ctx, lo)
+	return itemsOf(l, err, func(i int) runtime.Object { return &l.Items[i] })
+}
+
+func itemsOf(l metav1.ListInterface, err error, item func(int) runtime.Object) ([]runtime.Object, error) {
+	if err != nil {
+		return nil, err
+	}
+	n := meta.LenList(l.(runtime.Object))
+	out := make([]runtime.Object, n)
+	for i := range n {
+		out[i] = item(i)
+	}
+	return out, nil
+}
+
+// resources are the API resources of the kinds a store chart holds, all namespaced; another
+// kind is looked up through API discovery.
+var resources = map[schema.GroupKind]string{
+	{Kind: "ConfigMap"}:                                       "configmaps",
+	{Kind: "Secret"}:                                          "secrets",
+	{Kind: "Service"}:                                         "services",
+	{Kind: "ServiceAccount"}:                                  "serviceaccounts",
+	{Kind: "PersistentVolumeClaim"}:                           "persistentvolumeclaims",
+	{Kind: "LimitRange"}:                                      "limitranges",
+	{Kind: "ResourceQuota"}:                                   "resourcequotas",
+	{Group: "apps", Kind: "StatefulSet"}:                      "statefulsets",
+	{Group: "apps", Kind: "Deployment"}:                       "deployments",
+	{Group: "batch", Kind: "Job"}:                             "jobs",
+	{Group: "batch", Kind: "CronJob"}:                         "cronjobs",
+	{Group: "networking.k8s.io", Kind: "Ingress"}:             "ingresses",
+	{Group: "networking.k8s.io", Kind: "NetworkPolicy"}:       "networkpolicies",
+	{Group: "policy", Kind: "PodDisruptionBudget"}:            "poddisruptionbudgets",
+	{Group: "rbac.authorization.k8s.io", Kind: "Role"}:        "roles",
+	{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}: "rolebindings",
+	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}:   "horizontalpodautoscalers",
+}
+
+func (h *Helm) resourceOf(gvk schema.GroupVersionKind) (schema.GroupVersionResource, error) {
+	if r, ok := resources[gvk.GroupKind()]; ok {
+		return gvk.GroupVersion().WithResource(r), nil
+	}
+	mapper, err := h.getter.ToRESTMapper()
+	if err != nil {
+		return schema.GroupVersionResource{}, err
+	}
+	m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return schema.GroupVersionResource{}, err
+	}
+	return m.Resource, nil
 }

@@ -50,6 +50,10 @@ type Release struct {
 	AppVersion    string
 	FirstDeployed time.Time
 	LastDeployed  time.Time
+
+	// manifest is the revision's rendered objects, kept from the record Get read so that
+	// DriftOf needs not read it again.
+	manifest string
 }
 
 // Pending reports whether an operation was started on this revision and has
@@ -130,7 +134,7 @@ func fromHelm(r *helmrelease.Release) *Release {
 	if r == nil {
 		return nil
 	}
-	out := &Release{Name: r.Name, Namespace: r.Namespace, Revision: r.Version}
+	out := &Release{Name: r.Name, Namespace: r.Namespace, Revision: r.Version, manifest: r.Manifest}
 	if r.Info != nil {
 		out.Status = r.Info.Status.String()
 		out.Description = r.Info.Description

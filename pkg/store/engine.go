@@ -54,7 +54,8 @@ type Releases interface {
 	Values(ctx context.Context, namespace, name string, revision int) (map[string]any, error)
 	History(ctx context.Context, namespace, name string) ([]release.Release, error)
 	ListLatest(ctx context.Context, namespaces []string) ([]release.Release, error)
-	Drift(ctx context.Context, namespace, name string) ([]release.Drift, error)
+	// DriftOf compares a revision Get returned with the cluster, reusing what live has listed.
+	DriftOf(ctx context.Context, r *release.Release, live release.Live) ([]release.Drift, error)
 	Uninstall(ctx context.Context, namespace, name string, timeout time.Duration) error
 	MarkFailed(ctx context.Context, namespace, name, reason string) (*release.Release, error)
 	MarkRevisionFailed(ctx context.Context, namespace, name string, revision int, reason string) (*release.Release, error)

@@ -37,6 +37,9 @@ type heldLock struct {
 	stop   context.CancelFunc
 	done   chan struct{}
 	holder string
+	// lease is the Lease as this process last wrote it; only renew writes it, and release
+	// reads it once renew has stopped.
+	lease *coordinationv1.Lease
 }
 
 func (e *Engine) leaseLive(l *coordinationv1.Lease) bool {
@@ -50,7 +53,9 @@ func (e *Engine) leaseLive(l *coordinationv1.Lease) bool {
 
 // tryLock makes one attempt; ok=false with holder set means another live
 // process holds it, with holder empty means a lost race (retry).
-func (e *Engine) tryLock(ctx context.Context, ns, name string, dur time.Duration) (ok bool, holder string, err error) {
+// tryLock takes or renews the Lease and returns it as written; nil and the holder's name
+// when another live process holds it.
+func (e *Engine) tryLock(ctx context.Context, ns, name string, dur time.Duration) (held *coordinationv1.Lease, holder string, err error) {
 	leases := e.kube.CoordinationV1().Leases(ns)
 	now := metav1.NewMicroTime(e.now())
 	secs := int32(min((dur+time.Second-1)/time.Second, math.MaxInt32)) //nolint:gosec // clamped to MaxInt32
@@ -61,27 +66,38 @@ func (e *Engine) tryLock(ctx context.Context, ns, name string, dur time.Duration
 			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(e.holder), LeaseDurationSeconds: ptr.To(secs),
 				AcquireTime: &now, RenewTime: &now},
 		}
-		_, err := leases.Create(ctx, nl, metav1.CreateOptions{})
+		created, err := leases.Create(ctx, nl, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
-			return false, "", nil
+			return nil, "", nil
 		}
-		return err == nil, "", err
+		return created, "", err
 	}
 	if err != nil {
-		return false, "", err
+		return nil, "", err
 	}
 	if h := ptr.Deref(l.Spec.HolderIdentity, ""); h != e.holder && e.leaseLive(l) {
-		return false, h, nil
+		return nil, h, nil
 	}
 	l.Spec.HolderIdentity = ptr.To(e.holder)
 	l.Spec.LeaseDurationSeconds = ptr.To(secs)
 	l.Spec.AcquireTime, l.Spec.RenewTime = &now, &now
 	l.Spec.LeaseTransitions = ptr.To(ptr.Deref(l.Spec.LeaseTransitions, 0) + 1)
-	_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+	updated, err := leases.Update(ctx, l, metav1.UpdateOptions{})
 	if apierrors.IsConflict(err) {
-		return false, "", nil
+		return nil, "", nil
 	}
-	return err == nil, "", err
+	return updated, "", err
+}
+
+// retryAfter is how long a process waits before it tries a held lease again, jittered so
+// that many contenders do not retry in lockstep. The create lease is held for a handful of
+// requests, so that parallel creates pass it one after another without waiting out pauses
+// longer than the holds; a store's lease is held for a whole operation.
+func retryAfter(lease string) time.Duration {
+	if lease == CreateLockName {
+		return time.Duration(10+mrand.IntN(40)) * time.Millisecond //nolint:gosec // jitter, not a secret
+	}
+	return time.Duration(50+mrand.IntN(200)) * time.Millisecond //nolint:gosec // jitter, not a secret
 }
 
 // lock acquires a lease, retrying for up to wait, and keeps renewing it
@@ -89,12 +105,14 @@ func (e *Engine) tryLock(ctx context.Context, ns, name string, dur time.Duration
 func (e *Engine) lock(ctx context.Context, store, ns, name string, dur, wait time.Duration) (*heldLock, error) {
 	deadline := time.Now().Add(wait)
 	var holder string
+	var held *coordinationv1.Lease
 	for {
-		ok, h, err := e.tryLock(ctx, ns, name, dur)
+		l, h, err := e.tryLock(ctx, ns, name, dur)
 		if err != nil {
 			return nil, clusterErr(ctx, store, "acquire lock "+ns+"/"+name, err)
 		}
-		if ok {
+		if l != nil {
+			held = l
 			break
 		}
 		if h != "" {
@@ -108,11 +126,11 @@ func (e *Engine) lock(ctx context.Context, store, ns, name string, dur, wait tim
 		select {
 		case <-ctx.Done():
 			return nil, stopped(ctx, store, "waiting for lock "+ns+"/"+name+" held by "+holder)
-		case <-time.After(time.Duration(50+mrand.IntN(200)) * time.Millisecond): //nolint:gosec // jitter, not a secret
+		case <-time.After(retryAfter(name)):
 		}
 	}
 	rctx, stop := context.WithCancel(context.Background())
-	hl := &heldLock{e: e, ns: ns, name: name, stop: stop, done: make(chan struct{}), holder: e.holder}
+	hl := &heldLock{e: e, ns: ns, name: name, stop: stop, done: make(chan struct{}), holder: e.holder, lease: held}
 	go hl.renew(rctx, dur)
 	return hl, nil
 }
@@ -127,14 +145,17 @@ func (hl *heldLock) renew(ctx context.Context, dur time.Duration) {
 			return
 		case <-t.C:
 			rctx, cancel := context.WithTimeout(ctx, dur/3)
-			_, _, _ = hl.e.tryLock(rctx, hl.ns, hl.name, dur)
+			if l, _, _ := hl.e.tryLock(rctx, hl.ns, hl.name, dur); l != nil {
+				hl.lease = l
+			}
 			cancel()
 		}
 	}
 }
 
 // release stops renewing and frees the lease if still ours, so the next
-// process need not wait for it to expire.
+// process need not wait for it to expire. It is one request: an update of the Lease as this
+// process last wrote it, which the API server refuses (a conflict) if anyone wrote it since.
 func (hl *heldLock) release() {
 	if hl == nil {
 		return
@@ -145,12 +166,8 @@ func (hl *heldLock) release() {
 	// an unreleased lease expires on its own.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	leases := hl.e.kube.CoordinationV1().Leases(hl.ns)
-	l, err := leases.Get(ctx, hl.name, metav1.GetOptions{})
-	if err != nil || ptr.Deref(l.Spec.HolderIdentity, "") != hl.holder {
-		return
-	}
+	l := hl.lease.DeepCopy()
 	l.Spec.HolderIdentity = nil
 	l.Spec.RenewTime = nil
-	_, _ = leases.Update(ctx, l, metav1.UpdateOptions{})
+	_, _ = hl.e.kube.CoordinationV1().Leases(hl.ns).Update(ctx, l, metav1.UpdateOptions{})
 }

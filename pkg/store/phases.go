@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -49,11 +50,15 @@ func (e *Engine) begin(action, name string, timeout time.Duration, on func(Progr
 // revision, whether the credentials Secret exists and, for a deployed revision, the drift of
 // its objects are read. The watcher goes on from the same caches and the same release.
 func (e *Engine) inspect(ctx context.Context, w *watcher) (Snapshot, error) {
-	if err := w.sync(ctx, "reading the store"); err != nil {
-		return Snapshot{}, err
-	}
-	rel, err := e.latest(ctx, w.name)
-	if err != nil {
+	var (
+		rel     *release.Release
+		missing bool
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return w.sync(gctx, "reading the store") })
+	g.Go(func() (err error) { rel, err = e.latest(gctx, w.name); return err })
+	g.Go(func() (err error) { missing, err = e.credentialsMissing(gctx, w.name); return err })
+	if err := g.Wait(); err != nil {
 		return Snapshot{}, err
 	}
 	w.setRelease(rel)
@@ -61,10 +66,8 @@ func (e *Engine) inspect(ctx context.Context, w *watcher) (Snapshot, error) {
 	if rel != nil {
 		snap.Since = rel.LastDeployed
 	}
-	if snap.CredentialsMissing, err = e.credentialsMissing(ctx, w.name); err != nil {
-		return Snapshot{}, err
-	}
-	if err := e.readDrift(ctx, &snap); err != nil {
+	snap.CredentialsMissing = missing
+	if err := e.readDrift(ctx, &snap, w.sts != nil); err != nil {
 		return Snapshot{}, err
 	}
 	snap.ReadOnly = true
@@ -96,12 +99,18 @@ func (e *Engine) credentialsMissing(ctx context.Context, name string) (bool, err
 }
 
 // readDrift fills s.Drift for a deployed revision of a store that is not being deleted.
-// It is best effort: a store whose drift cannot be read is judged by the rest.
-func (e *Engine) readDrift(ctx context.Context, s *Snapshot) error {
+// It is best effort: a store whose drift cannot be read is judged by the rest. listed says
+// that s holds complete lists of the namespace's workloads, claims and ingresses, which the
+// drift check then reuses instead of reading those objects again.
+func (e *Engine) readDrift(ctx context.Context, s *Snapshot, listed bool) error {
 	if s.Release == nil || s.Release.Status != release.StatusDeployed || s.Namespace == nil || s.Namespace.DeletionTimestamp != nil {
 		return nil
 	}
-	d, err := e.rel.Drift(ctx, Namespace(s.Name), s.Name)
+	var live release.Live
+	if listed {
+		live = s.live
+	}
+	d, err := e.rel.DriftOf(ctx, s.Release, live)
 	switch {
 	case err == nil:
 		s.Drift = d

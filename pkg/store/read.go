@@ -36,10 +36,12 @@ func (e *Engine) Get(ctx context.Context, name string) (*Store, error) {
 	return st, nil
 }
 
-// read takes the snapshot of one store with direct reads: the namespace, then together
-// its latest release revision, one List per kind of object in the namespace and the
-// credentials Secret, then the drift of a deployed revision. It is the inspect phase of an
-// operation that does not go on to watch.
+// read takes the snapshot of one store with direct reads: the namespace, then together its
+// latest release revision, one List per kind of object in the namespace and the credentials
+// Secret, then, for a deployed revision, the drift of its objects, which reuses those lists.
+// The namespace comes first also because it opens the connection the others then share
+// (concurrent first requests would each open one). It is the inspect phase of an operation
+// that does not go on to watch.
 func (e *Engine) read(ctx context.Context, name string) (Snapshot, error) {
 	n, err := e.storeNamespace(ctx, name)
 	if err != nil {
@@ -62,7 +64,7 @@ func (e *Engine) read(ctx context.Context, name string) (Snapshot, error) {
 	if snap.Release != nil {
 		snap.Since = snap.Release.LastDeployed
 	}
-	return snap, e.readDrift(ctx, &snap)
+	return snap, e.readDrift(ctx, &snap, true)
 }
 
 // readObjects lists, in g, each kind of object of the store namespace into snap.

@@ -474,7 +474,7 @@ func kstatusOf(obj runtime.Object, kind string) status.Status {
 	if kind == "Job" {
 		group = "batch"
 	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(withoutPodTemplate(obj))
 	if err != nil {
 		return status.UnknownStatus
 	}
@@ -486,6 +486,27 @@ func kstatusOf(obj runtime.Object, kind string) status.Status {
 		return status.UnknownStatus
 	}
 	return r.Status
+}
+
+// withoutPodTemplate returns a shallow copy of a workload without its pod template, which
+// kstatus does not read and which is most of what the conversion to unstructured, done
+// for every change a watch sees, would copy.
+func withoutPodTemplate(obj runtime.Object) runtime.Object {
+	switch o := obj.(type) {
+	case *appsv1.StatefulSet:
+		c := *o
+		c.Spec.Template = corev1.PodTemplateSpec{}
+		return &c
+	case *appsv1.Deployment:
+		c := *o
+		c.Spec.Template = corev1.PodTemplateSpec{}
+		return &c
+	case *batchv1.Job:
+		c := *o
+		c.Spec.Template = corev1.PodTemplateSpec{}
+		return &c
+	}
+	return obj
 }
 
 func findSTS(list []appsv1.StatefulSet, name, comp string) *appsv1.StatefulSet {

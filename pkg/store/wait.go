@@ -128,7 +128,7 @@ func (e *Engine) watchReady(ctx context.Context, w *watcher, name string, r watc
 				}
 				return e.storeFrom(lastSnap, last), applyErr(ctx, name, err)
 			}
-			w.refreshRelease(ctx)
+			// The apply has set the revision it recorded on the watcher: nothing to re-read.
 		case <-w.changed:
 		case <-ticker.C:
 		}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 
@@ -106,9 +108,9 @@ func (e *Engine) newWatcher(name string, o watchOptions) *watcher {
 		w.secrets = sf.Core().V1().Secrets().Informer()
 		w.trackErrors(w.secrets)
 		_, _ = w.secrets.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(any) { w.releaseChanged() },
-			UpdateFunc: func(any, any) { w.releaseChanged() },
-			DeleteFunc: func(any) { w.releaseChanged() },
+			AddFunc:    func(o any) { w.releaseChanged(o) },
+			UpdateFunc: func(_, o any) { w.releaseChanged(o) },
+			DeleteFunc: func(any) { w.releaseChanged(nil) },
 		})
 		factories = append(factories, f, sf)
 	}
@@ -175,7 +177,17 @@ func (w *watcher) sync(ctx context.Context, during string) error {
 			fns = append(fns, inf.HasSynced)
 		}
 	}
-	if cache.WaitForCacheSync(ctx.Done(), fns...) {
+	// Checked every few milliseconds: client-go's WaitForCacheSync checks every 100 ms, which
+	// a create or an upgrade would wait out after the lists have long arrived.
+	synced := func(context.Context) (bool, error) {
+		for _, f := range fns {
+			if !f() {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	if wait.PollUntilContextCancel(ctx, syncPoll, true, synced) == nil {
 		return nil
 	}
 	if cancelled(ctx) {
@@ -183,6 +195,9 @@ func (w *watcher) sync(ctx context.Context, during string) error {
 	}
 	return unreachableErr(w.name, during, w.err())
 }
+
+// syncPoll is how often sync checks the informers.
+const syncPoll = 5 * time.Millisecond
 
 // probeGrace bounds the reads made after a deadline to check the caches
 // against the cluster before a wait reports how it ended.
@@ -232,9 +247,18 @@ func (w *watcher) refreshRelease(ctx context.Context) {
 	w.poke()
 }
 
-// releaseChanged notes that the release records changed.
-func (w *watcher) releaseChanged() {
+// releaseChanged notes that the release records changed, unless the record written (nil: a
+// deletion) says only what the watcher knows: an older revision, or the latest one at the
+// status already read (as when the apply that wrote it has returned it).
+func (w *watcher) releaseChanged(obj any) {
 	w.mu.Lock()
+	if s, ok := obj.(*corev1.Secret); ok && w.rel != nil {
+		v, err := strconv.Atoi(s.Labels["version"])
+		if err == nil && (v < w.rel.Revision || (v == w.rel.Revision && s.Labels["status"] == w.rel.Status)) {
+			w.mu.Unlock()
+			return
+		}
+	}
 	w.relDirty = true
 	w.mu.Unlock()
 	w.poke()

@@ -6,7 +6,6 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,7 +91,7 @@ func text(max int) func(*checker, string, any) {
 }
 
 func pattern(expr, what string) func(*checker, string, any) {
-	re := regexp.MustCompile(expr)
+	re := lazyCompile(expr)
 	return func(c *checker, path string, v any) {
 		if s, ok := str(c, path, v); ok && !re.MatchString(s) {
 			c.refuse(path, "must be %s, not %q", what, s)
@@ -156,7 +155,7 @@ func imageRepository(c *checker, path string, v any) {
 	}
 }
 
-var tagRe = regexp.MustCompile(`^` + reference.TagRegexp.String() + `$`)
+var tagRe = lazyCompile(`^` + reference.TagRegexp.String() + `$`)
 
 func imageTag(c *checker, path string, v any) {
 	if s, ok := str(c, path, v); ok && !tagRe.MatchString(s) {
@@ -166,12 +165,14 @@ func imageTag(c *checker, path string, v any) {
 
 var imageDigest = pattern(`^$|^sha256:[a-f0-9]{64}$`, "empty or sha256:<64 hex digits>")
 
+var volumeSizeRe = lazyCompile(`^[1-9][0-9]{0,5}(Mi|Gi|Ti)$`)
+
 func volumeSize(c *checker, path string, v any) {
 	s, ok := str(c, path, v)
 	if !ok {
 		return
 	}
-	if !regexp.MustCompile(`^[1-9][0-9]{0,5}(Mi|Gi|Ti)$`).MatchString(s) {
+	if !volumeSizeRe.MatchString(s) {
 		c.refuse(path, "must be a volume size such as 512Mi or 10Gi, not %q", s)
 	}
 }
@@ -221,12 +222,12 @@ func resources(c *checker, path string, v any) {
 // mariadbOptions are the mariadbd options a user may pass, with the form of their value; a
 // nil check means an option without a value. Only tuning is here: nothing that changes who
 // may log in, where files go or what the server loads.
-var mariadbOptions = map[string]*regexp.Regexp{
+var mariadbOptions = map[string]*lazyRegexp{
 	"innodb-buffer-pool-size":        sizeRe,
 	"innodb-buffer-pool-instances":   countRe,
 	"innodb-log-file-size":           sizeRe,
 	"innodb-log-buffer-size":         sizeRe,
-	"innodb-flush-log-at-trx-commit": regexp.MustCompile(`^[012]$`),
+	"innodb-flush-log-at-trx-commit": lazyCompile(`^[012]$`),
 	"innodb-io-capacity":             countRe,
 	"max-connections":                countRe,
 	"max-allowed-packet":             sizeRe,
@@ -240,23 +241,23 @@ var mariadbOptions = map[string]*regexp.Regexp{
 	"key-buffer-size":                sizeRe,
 	"read-buffer-size":               sizeRe,
 	"query-cache-size":               sizeRe,
-	"query-cache-type":               regexp.MustCompile(`^(0|1|2|ON|OFF|DEMAND)$`),
+	"query-cache-type":               lazyCompile(`^(0|1|2|ON|OFF|DEMAND)$`),
 	"wait-timeout":                   countRe,
 	"interactive-timeout":            countRe,
-	"long-query-time":                regexp.MustCompile(`^[0-9]{1,5}(\.[0-9]{1,6})?$`),
+	"long-query-time":                lazyCompile(`^[0-9]{1,5}(\.[0-9]{1,6})?$`),
 	"slow-query-log":                 onOffRe,
 	"performance-schema":             onOffRe,
-	"character-set-server":           regexp.MustCompile(`^[a-z0-9_]{1,32}$`),
-	"collation-server":               regexp.MustCompile(`^[a-z0-9_]{1,64}$`),
-	"transaction-isolation":          regexp.MustCompile(`^(READ-UNCOMMITTED|READ-COMMITTED|REPEATABLE-READ|SERIALIZABLE)$`),
+	"character-set-server":           lazyCompile(`^[a-z0-9_]{1,32}$`),
+	"collation-server":               lazyCompile(`^[a-z0-9_]{1,64}$`),
+	"transaction-isolation":          lazyCompile(`^(READ-UNCOMMITTED|READ-COMMITTED|REPEATABLE-READ|SERIALIZABLE)$`),
 	"skip-name-resolve":              nil,
 }
 
 var (
-	sizeRe  = regexp.MustCompile(`^[0-9]{1,12}[KMGkmg]?$`)
-	countRe = regexp.MustCompile(`^[0-9]{1,9}$`)
-	onOffRe = regexp.MustCompile(`^(0|1|ON|OFF)$`)
-	argRe   = regexp.MustCompile(`^--([a-z0-9_-]+)(=(.*))?$`)
+	sizeRe  = lazyCompile(`^[0-9]{1,12}[KMGkmg]?$`)
+	countRe = lazyCompile(`^[0-9]{1,9}$`)
+	onOffRe = lazyCompile(`^(0|1|ON|OFF)$`)
+	argRe   = lazyCompile(`^--([a-z0-9_-]+)(=(.*))?$`)
 )
 
 // mariadbArgs accepts a list of options from mariadbOptions, written --name=value (or
@@ -305,12 +306,12 @@ func sortedOptionNames() []string {
 // configuration of the controller every store shares, and some (snippets, auth URLs, other
 // namespaces' middlewares, cert-manager issuers, external-dns host names) reach beyond the
 // store.
-var ingressAnnotations = annotationCheck(map[string]map[string]*regexp.Regexp{
+var ingressAnnotations = annotationCheck(map[string]map[string]*lazyRegexp{
 	"ingress-nginx": {
 		"nginx.ingress.kubernetes.io/proxy-body-size":         nginxSizeRe,
 		"nginx.ingress.kubernetes.io/client-body-buffer-size": nginxSizeRe,
 		"nginx.ingress.kubernetes.io/proxy-buffer-size":       nginxSizeRe,
-		"nginx.ingress.kubernetes.io/proxy-buffering":         regexp.MustCompile(`^(on|off)$`),
+		"nginx.ingress.kubernetes.io/proxy-buffering":         lazyCompile(`^(on|off)$`),
 		"nginx.ingress.kubernetes.io/proxy-connect-timeout":   secondsRe,
 		"nginx.ingress.kubernetes.io/proxy-read-timeout":      secondsRe,
 		"nginx.ingress.kubernetes.io/proxy-send-timeout":      secondsRe,
@@ -324,11 +325,11 @@ var ingressAnnotations = annotationCheck(map[string]map[string]*regexp.Regexp{
 })
 
 var (
-	nginxSizeRe = regexp.MustCompile(`^[0-9]{1,6}[kKmMgG]?$`)
-	secondsRe   = regexp.MustCompile(`^[0-9]{1,4}$`)
+	nginxSizeRe = lazyCompile(`^[0-9]{1,6}[kKmMgG]?$`)
+	secondsRe   = lazyCompile(`^[0-9]{1,4}$`)
 )
 
-func annotationCheck(allowed map[string]map[string]*regexp.Regexp) func(*checker, string, any) {
+func annotationCheck(allowed map[string]map[string]*lazyRegexp) func(*checker, string, any) {
 	return func(c *checker, path string, v any) {
 		m, ok := v.(map[string]any)
 		if !ok {
@@ -409,7 +410,7 @@ func hostName(c *checker, path string, v any) {
 	}
 }
 
-var urlPathRe = regexp.MustCompile(`^[A-Za-z0-9._~%/+=-]*$`)
+var urlPathRe = lazyCompile(`^[A-Za-z0-9._~%/+=-]*$`)
 
 // The chart opens egress to every address on the SMTP port and on the port of the WooCommerce
 // source, so these ports widen the store's NetworkPolicy: a user may choose among the usual
@@ -478,7 +479,7 @@ func archiveURL(c *checker, path string, v any) {
 	}
 }
 
-var cronRe = regexp.MustCompile(`^(@(hourly|daily|weekly|monthly|yearly|annually)|[0-9*/,-]{1,40}( [0-9A-Za-z*/,-]{1,40}){4})$`)
+var cronRe = lazyCompile(`^(@(hourly|daily|weekly|monthly|yearly|annually)|[0-9*/,-]{1,40}( [0-9A-Za-z*/,-]{1,40}){4})$`)
 
 func cronSchedule(c *checker, path string, v any) {
 	if s, ok := str(c, path, v); ok && !cronRe.MatchString(s) {
@@ -503,7 +504,7 @@ func secretName(c *checker, path string, v any) {
 	}
 }
 
-func sortedNames(m map[string]*regexp.Regexp) []string {
+func sortedNames(m map[string]*lazyRegexp) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
