@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storectl/storectl/charts"
 	"github.com/storectl/storectl/pkg/serve"
 	"github.com/storectl/storectl/pkg/serve/servetest"
 	"github.com/storectl/storectl/pkg/testcluster"
@@ -298,7 +299,13 @@ func TestServeLifecycle(t *testing.T) {
 		}
 	}
 	metricValue(t, s, "storectl_stores", map[string]string{"phase": "Ready"})
-	metricValue(t, s, "storectl_build_info", nil)
+	embedded, err := charts.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := metricValue(t, s, "storectl_build_info", map[string]string{"chart_version": embedded.Metadata.Version}); v != 1 {
+		t.Errorf("build info for chart %s: %v, want 1", embedded.Metadata.Version, v)
+	}
 	s.do("GET", "/api/metrics", "")
 	s.do("GET", "/api/health", "")
 	s.do("GET", "/api/openapi.json", "")

@@ -145,8 +145,8 @@ func serveOptions(ctx context.Context, opts *ServeOptions) (serve.Options, error
 		Web:    web.Files,
 		Listen: opts.Listen, Tokens: tokens, ReadOnly: opts.ReadOnly, MaxConcurrent: opts.MaxConcurrent,
 		RateLimit: opts.RateLimit, ShutdownGrace: opts.ShutdownGrace, Timeout: timeout,
-		Version: f.Build.Version,
-		Log:     slog.New(slog.NewJSONHandler(f.IOStreams.ErrOut, nil)),
-		Now:     f.Now,
+		Version: f.Build.Version, ChartVersion: embeddedChart().Version,
+		Log: slog.New(slog.NewJSONHandler(f.IOStreams.ErrOut, nil)),
+		Now: f.Now,
 	}, nil
 }

@@ -24,7 +24,7 @@ type metrics struct {
 	failures   *prometheus.CounterVec
 }
 
-func newMetrics(version string, f *fleet) *metrics {
+func newMetrics(version, chartVersion string, f *fleet) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -44,11 +44,14 @@ func newMetrics(version string, f *fleet) *metrics {
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "storectl_build_info",
 		Help: "The storectl build serving, always 1.",
-	}, []string{"version", "goversion"})
+	}, []string{"version", "chart_version", "goversion"})
 	if version == "" {
 		version = "dev"
 	}
-	build.WithLabelValues(version, runtime.Version()).Set(1)
+	if chartVersion == "" {
+		chartVersion = "unknown"
+	}
+	build.WithLabelValues(version, chartVersion, runtime.Version()).Set(1)
 	m.reg.MustRegister(m.operations, m.durations, m.failures, build, storesCollector{f: f},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, op := range []string{"create", "delete"} {

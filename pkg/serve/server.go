@@ -83,8 +83,10 @@ type Options struct {
 	// KeepAlive is how often an event stream gets a comment line; 0 means DefaultKeepAlive.
 	KeepAlive time.Duration
 	Version   string
-	Log       *slog.Logger
-	Now       func() time.Time
+	// ChartVersion is the version of the store chart the binary embeds.
+	ChartVersion string
+	Log          *slog.Logger
+	Now          func() time.Time
 }
 
 // Server is a running storectl serve.
@@ -129,7 +131,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{opts: o, log: o.Log, auth: auth, limiter: newLimiter(o.RateLimit, o.Now)}
 	s.fleet = newFleet(o.Engine, o.Kube, o.Log)
 	s.ops = newRunner(o.MaxConcurrent, s.fleet)
-	s.metrics = newMetrics(o.Version, s.fleet)
+	s.metrics = newMetrics(o.Version, o.ChartVersion, s.fleet)
 	s.handler = s.routes()
 	return s, nil
 }
