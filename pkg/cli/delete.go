@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/storectl/storectl/pkg/config"
 	"github.com/storectl/storectl/pkg/output"
@@ -30,8 +29,8 @@ type DeleteOptions struct {
 	Parallel       int
 }
 
-// defaultDeleteParallel is how many stores one delete removes at a time: as many as the
-// namespace controller deletes at once by default (--concurrent-namespace-syncs).
+// defaultDeleteParallel is how many stores one delete starts deleting at a time: as many as
+// the namespace controller works on at once by default (--concurrent-namespace-syncs).
 const defaultDeleteParallel = 10
 
 // NewCmdDelete returns `storectl delete`.
@@ -46,8 +45,10 @@ Retain stay by design: they are listed, with how to remove or reuse them, and do
 hold the delete up. A namespace store-<name> that storectl did not create is refused
 (exit 3) and left untouched.
 
-Several stores are deleted at once, --parallel at a time; each reports when it ends,
-a summary follows, and a store that fails does not stop the others.
+Several stores are deleted at once: --parallel of them make their requests (uninstall,
+namespace deletion) at a time, and every store whose namespace is terminating waits
+alongside the others. Each reports when it ends, a summary follows, and a store that
+fails does not stop the others.
 
 This destroys the store's database and files. On a terminal storectl asks for
 confirmation; without a terminal it refuses unless --yes is given.`,
@@ -57,7 +58,7 @@ confirmation; without a terminal it refuses unless --yes is given.`,
   # Delete two stores from a script
   storectl delete shop outlet --yes
 
-  # Delete every store of a label, five at a time
+  # Delete every store of a label, starting five deletions at a time
   storectl delete $(storectl list -l team=web -o name) --yes --parallel 5
 
   # Succeed when the store is already gone
@@ -92,7 +93,7 @@ confirmation; without a terminal it refuses unless --yes is given.`,
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking for confirmation")
 	fl.BoolVar(&opts.Wait, "wait", true, "wait until the namespace and its volumes are gone")
 	fl.DurationVar(&opts.Timeout, config.KeyTimeout, 0, "how long to wait (default: the timeout setting, 10m)")
-	fl.IntVar(&opts.Parallel, "parallel", defaultDeleteParallel, "how many stores to delete at a time")
+	fl.IntVar(&opts.Parallel, "parallel", defaultDeleteParallel, "how many stores start their deletion at a time (the waits for their namespaces all run together)")
 	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "succeed when a store does not exist (a namespace that is not a store is still refused)")
 	return cmd
 }
@@ -159,7 +160,7 @@ func deleteRun(ctx context.Context, opts *DeleteOptions) error {
 		}
 	}
 	if len(opts.Names) == 1 {
-		return deleteOne(ctx, opts, opts.Names[0], singleView(f))
+		return deleteOne(ctx, opts, opts.Names[0], singleView(f), nil)
 	}
 	return deleteMany(ctx, opts)
 }
@@ -176,19 +177,26 @@ func deleteMany(ctx context.Context, opts *DeleteOptions) error {
 	st := ios.StderrStyles()
 	fmt.Fprintf(view.out, "Deleting %d stores, up to %d at a time\n", len(opts.Names), opts.Parallel)
 	errs := make([]error, len(opts.Names))
-	var g errgroup.Group
-	g.SetLimit(opts.Parallel)
+	// A slot is held while a store's deletion makes its requests (reading it, uninstalling
+	// the release, deleting the namespace) and given back once only the wait for the
+	// namespace controller is left: the waits all run together, so that stores beyond
+	// --parallel do not queue behind namespaces that are merely terminating.
+	slots := make(chan struct{}, opts.Parallel)
+	var wg sync.WaitGroup
 	for i, name := range opts.Names {
-		g.Go(func() error {
+		slots <- struct{}{}
+		var once sync.Once
+		free := func() { once.Do(func() { <-slots }) }
+		wg.Go(func() {
+			defer free()
 			if ctx.Err() != nil {
 				errs[i] = fmt.Errorf("%w before the deletion of store %s began; nothing of it was deleted", store.ErrInterrupted, name)
-				return nil
+				return
 			}
-			errs[i] = deleteOne(ctx, opts, name, view)
-			return nil
+			errs[i] = deleteOne(ctx, opts, name, view, free)
 		})
 	}
-	_ = g.Wait() // the goroutines report through errs
+	wg.Wait() // the goroutines report through errs
 	var failed []string
 	var first error
 	for i, err := range errs {
@@ -300,7 +308,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func deleteOne(ctx context.Context, opts *DeleteOptions, name string, view deleteView) (err error) {
+// deleteOne deletes one store; waiting, when given, is called once only the wait for the
+// namespace to go is left.
+func deleteOne(ctx context.Context, opts *DeleteOptions, name string, view deleteView, waiting func()) (err error) {
 	f := opts.Factory
 	eng, err := f.Engine()
 	if err != nil {
@@ -328,6 +338,7 @@ func deleteOne(ctx context.Context, opts *DeleteOptions, name string, view delet
 		IgnoreNotFound: opts.IgnoreNotFound,
 		OnProgress:     onProgress,
 		OnRetained:     func(v []store.RetainedVolume) { retained = v },
+		OnWaiting:      waiting,
 	})
 	progress.Stop()
 	ios, flush := view.block()

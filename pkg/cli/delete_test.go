@@ -198,6 +198,51 @@ func TestDeleteInParallel(t *testing.T) {
 	}
 }
 
+// --parallel bounds the deletions making their requests, not those waiting for their
+// namespace to go: with one slot, every store starts its deletion while the earlier ones
+// still wait, so the run can only end if all of them were waiting together.
+func TestDeleteWaitsTogetherBeyondParallel(t *testing.T) {
+	t.Parallel()
+	const stores = 5
+	h := newHarness(t, false)
+	var (
+		mu      sync.Mutex
+		waiting int
+	)
+	allWaiting := make(chan struct{})
+	h.eng.del = func(ctx context.Context, name string, o store.DeleteOptions) error {
+		if o.OnWaiting == nil {
+			return fmt.Errorf("store %s: no OnWaiting callback: %w", name, store.ErrFailed)
+		}
+		o.OnWaiting()
+		mu.Lock()
+		waiting++
+		if waiting == stores {
+			close(allWaiting)
+		}
+		mu.Unlock()
+		select {
+		case <-allWaiting:
+			return nil
+		case <-time.After(20 * time.Second):
+			return fmt.Errorf("store %s: only %d stores waited together: %w", name, waiting, store.ErrTimeout)
+		}
+	}
+	var names []string
+	for i := range stores {
+		names = append(names, fmt.Sprintf("w%d", i))
+	}
+	if code := h.run(append([]string{"delete", "--yes", "--parallel", "1"}, names...)...); code != 0 {
+		t.Fatalf("exit %d\n%s", code, h.stderr())
+	}
+	if got := len(deleteCalls(h.eng)); got != stores {
+		t.Errorf("%d stores were deleted, want %d", got, stores)
+	}
+	if !strings.Contains(h.stderr(), "Deleted 5 stores in ") {
+		t.Errorf("no summary:\n%s", h.stderr())
+	}
+}
+
 // Off a terminal, the progress lines of stores deleted together each name their store.
 func TestDeleteManyMarksProgressLines(t *testing.T) {
 	t.Parallel()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	metadatafake "k8s.io/client-go/metadata/fake"
 	"k8s.io/client-go/rest"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
 	"github.com/storectl/storectl/pkg/kube"
@@ -441,9 +443,20 @@ func TestGetAndDelete(t *testing.T) {
 	}
 
 	var steps []string
-	err = env.e.Delete(ctx, name, DeleteOptions{Wait: true, Timeout: 10 * time.Second, OnProgress: func(p Progress) { steps = append(steps, p.Step+":"+p.State) }})
+	waiting := 0
+	err = env.e.Delete(ctx, name, DeleteOptions{Wait: true, Timeout: 10 * time.Second, OnProgress: func(p Progress) { steps = append(steps, p.Step+":"+p.State) },
+		OnWaiting: func() {
+			waiting++
+			// Only the wait is left: the release is uninstalled and the namespace deletion requested.
+			if !slices.Contains(steps, StepUninstall+":"+ProgressDone) || !deleteRequested(env.kube, "store-shop") {
+				t.Errorf("OnWaiting before the uninstall and the namespace deletion (steps %v)", steps)
+			}
+		}})
 	if err != nil {
 		t.Fatalf("Delete: %v", err)
+	}
+	if waiting != 1 {
+		t.Errorf("OnWaiting called %d times, want once", waiting)
 	}
 	if _, err := env.kube.CoreV1().Namespaces().Get(ctx, "store-shop", metav1.GetOptions{}); err == nil {
 		t.Errorf("namespace still exists after delete")
@@ -660,4 +673,14 @@ func (e *Engine) values(name string, user map[string]any) (map[string]any, error
 		return nil, err
 	}
 	return e.render(name, Inputs{Settings: recordable(e.settings), Values: user})
+}
+
+// deleteRequested tells whether a delete of namespace ns reached the client.
+func deleteRequested(c *fake.Clientset, ns string) bool {
+	for _, a := range c.Actions() {
+		if d, ok := a.(k8stesting.DeleteAction); ok && a.GetResource().Resource == "namespaces" && d.GetName() == ns {
+			return true
+		}
+	}
+	return false
 }

@@ -171,6 +171,10 @@ type DeleteOptions struct {
 	// OnRetained receives, once the store is gone, the volumes its deletion
 	// left because their reclaim policy is Retain.
 	OnRetained func([]RetainedVolume)
+	// OnWaiting is called once, with Wait, when the release is uninstalled and the
+	// namespace deletion requested: what is left is waiting for the cluster to empty
+	// the namespace, which makes no request but the deletion watch.
+	OnWaiting func()
 }
 
 // WaitOptions configures Wait.

@@ -258,14 +258,7 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 	if err != nil {
 		return err
 	}
-	// The claims of this store, so that volumes of an earlier store of the
-	// same name are not taken for its own.
-	claims := map[types.UID]bool{}
-	if pvcs, err := e.kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for _, c := range pvcs.Items {
-			claims[c.UID] = true
-		}
-	}
+	claims := e.storeClaims(ctx, ns)
 	if n.DeletionTimestamp == nil {
 		if err := e.ensureAccess(ctx, name); err != nil {
 			return err
@@ -298,7 +291,22 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 	if !o.Wait {
 		return nil
 	}
+	if o.OnWaiting != nil {
+		o.OnWaiting()
+	}
 	return e.waitDeleted(ctx, name, deleteWait{timeout: timeout, pt: pt, claims: claims, created: n.CreationTimestamp.Time, onRetained: o.OnRetained})
+}
+
+// storeClaims returns the UIDs of the volume claims in ns, so that volumes of an earlier
+// store of the same name are not taken for this one's; none when they cannot be read.
+func (e *Engine) storeClaims(ctx context.Context, ns string) map[types.UID]bool {
+	claims := map[types.UID]bool{}
+	if pvcs, err := e.kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, c := range pvcs.Items {
+			claims[c.UID] = true
+		}
+	}
+	return claims
 }
 
 // deleteWait parameterises waitDeleted.
