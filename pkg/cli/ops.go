@@ -36,7 +36,11 @@ func newOps(f *Factory, clients func() (*kube.Clients, error)) (*Ops, error) {
 	if err != nil {
 		return nil, err
 	}
-	dyn, err := dynamic.NewForConfig(c.RESTConfig)
+	shared, err := c.Getter.ToRESTConfig()
+	if err != nil {
+		return nil, &kube.Error{Kind: kube.KindConfig, Err: fmt.Errorf("build client: %w", err)}
+	}
+	dyn, err := dynamic.NewForConfig(shared)
 	if err != nil {
 		return nil, &kube.Error{Kind: kube.KindConfig, Err: fmt.Errorf("build client: %w", err)}
 	}

@@ -4,6 +4,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -32,16 +33,22 @@ const (
 	// DefaultTimeout bounds a single request that is not a watch; a hung API
 	// server must surface as "unreachable" quickly instead of hanging a command.
 	DefaultTimeout = 30 * time.Second
+	// ConnectTimeout bounds the TCP connection to the API server: a server that drops
+	// packets (a stopped VM, a firewall, a wrong address) is reported unreachable after it
+	// rather than after client-go's 30 s. The TLS handshake on an open connection is
+	// bounded separately, by client-go's 10 s.
+	ConnectTimeout = 5 * time.Second
 )
 
 // Clients holds everything storectl needs to talk to one cluster.
 type Clients struct {
 	// Interface is the typed clientset.
 	Interface kubernetes.Interface
-	// RESTConfig is the configuration Interface was built from. Its Timeout is
+	// RESTConfig is the full configuration, with credentials and TLS settings, for what
+	// needs them itself (exec and port-forward upgrade their connections). Its Timeout is
 	// zero so that watches stay open; single requests are bounded by contexts.
 	RESTConfig *rest.Config
-	// Getter gives Helm the same configuration.
+	// Getter gives Helm, and any other client, the shared configuration (see Share).
 	Getter genericclioptions.RESTClientGetter
 	// Server is the API server URL of the selected context.
 	Server string
@@ -86,14 +93,18 @@ func NewClients(kubeconfig, context string) (*Clients, error) {
 		return nil, &Error{Kind: KindConfig, Err: fmt.Errorf("kubeconfig context %q: %w", ctxName, err)}
 	}
 	Tune(cfg)
-	cs, err := kubernetes.NewForConfig(Protobuf(cfg))
+	shared, err := Share(cfg)
+	if err != nil {
+		return nil, &Error{Kind: KindConfig, Err: fmt.Errorf("build client: %w", err)}
+	}
+	cs, err := kubernetes.NewForConfig(Protobuf(shared))
 	if err != nil {
 		return nil, &Error{Kind: KindConfig, Err: fmt.Errorf("build client: %w", err)}
 	}
 	return &Clients{
 		Interface:  cs,
 		RESTConfig: cfg,
-		Getter:     NewGetter(cfg, loader),
+		Getter:     NewGetter(shared, loader),
 		Server:     cfg.Host,
 		Context:    ctxName,
 	}, nil
@@ -123,20 +134,42 @@ func checkReferencedFiles(raw *clientcmdapi.Config) error {
 	return nil
 }
 
-// Tune applies storectl's rate limits to cfg.
-//
-// It sets no Dial function: client-go keeps one transport per TLS configuration for the
-// whole process unless the configuration carries a function, so every client built from
-// cfg — the typed clientset, the metadata client, discovery and the clients Helm builds for
-// each kind it applies — shares one connection to the API server. With a Dial of its own,
-// each would get a transport, and a TCP connection and TLS handshake, of its own: sixteen
-// for one get.
+// Tune applies storectl's rate limits and connect timeout to cfg.
 func Tune(cfg *rest.Config) {
 	cfg.QPS = DefaultQPS
 	cfg.Burst = DefaultBurst
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "storectl"
 	}
+	if cfg.Dial == nil {
+		cfg.Dial = (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	}
+}
+
+// Share builds one transport for cfg — its TLS settings, credentials and Dial — and returns
+// a copy of cfg that carries that transport and nothing it already holds. Every client built
+// from the copy (the typed clientset, the metadata and dynamic clients, discovery, the
+// clients Helm builds for each kind it applies) then shares one connection to the API
+// server. client-go caches transports per TLS configuration only while the configuration
+// has no Dial function; with cfg's own Dial each client would get a transport, a TCP
+// connection and a TLS handshake of its own: sixteen for one get.
+func Share(cfg *rest.Config) (*rest.Config, error) {
+	rt, err := rest.TransportFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := rest.CopyConfig(cfg)
+	c.Transport = rt
+	c.WrapTransport = nil
+	c.Dial = nil
+	c.Proxy = nil
+	c.TLSClientConfig = rest.TLSClientConfig{}
+	c.BearerToken, c.BearerTokenFile = "", ""
+	c.Username, c.Password = "", ""
+	c.Impersonate = rest.ImpersonationConfig{}
+	c.AuthProvider, c.AuthConfigPersister = nil, nil
+	c.ExecProvider = nil
+	return c, nil
 }
 
 // Protobuf returns a copy of cfg that asks the API server for protobuf, for the typed

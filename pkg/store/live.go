@@ -9,6 +9,14 @@ import (
 // workloads, claims and ingresses whole: the drift check finds those objects here instead
 // of reading them again.
 func (s *Snapshot) live(kind, name string) (runtime.Object, bool) {
+	if o, listed := s.listed(kind, name); listed || s.chartLive == nil {
+		return o, listed
+	}
+	return s.chartLive(kind, name)
+}
+
+// listed looks name up in the snapshot's lists of its own kinds.
+func (s *Snapshot) listed(kind, name string) (runtime.Object, bool) {
 	switch kind {
 	case "StatefulSet":
 		return named(s.StatefulSets, name)

@@ -37,8 +37,9 @@ func (e *Engine) Get(ctx context.Context, name string) (*Store, error) {
 }
 
 // read takes the snapshot of one store with direct reads: the namespace, then together its
-// latest release revision, one List per kind of object in the namespace and the credentials
-// Secret, then, for a deployed revision, the drift of its objects, which reuses those lists.
+// latest release revision, one List per kind of object in the namespace (those the status is
+// judged from and the other kinds of the store chart) and the credentials Secret, then, for a
+// deployed revision, the drift of its objects, which reuses those lists.
 // The namespace comes first also because it opens the connection the others then share
 // (concurrent first requests would each open one). It is the inspect phase of an operation
 // that does not go on to watch.
@@ -58,6 +59,16 @@ func (e *Engine) read(ctx context.Context, name string) (Snapshot, error) {
 		return err
 	})
 	e.readObjects(ctx, g, gctx, &snap)
+	if cl, ok := e.rel.(chartKindLister); ok {
+		// Best effort: without these lists the drift check lists the kinds itself.
+		g.Go(func() error {
+			snap.chartLive, _ = cl.ListChartKinds(gctx, Namespace(name), func(kind string) bool {
+				_, listed := (&Snapshot{}).listed(kind, "")
+				return listed
+			})
+			return nil
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return Snapshot{}, err
 	}
@@ -65,6 +76,12 @@ func (e *Engine) read(ctx context.Context, name string) (Snapshot, error) {
 		snap.Since = snap.Release.LastDeployed
 	}
 	return snap, e.readDrift(ctx, &snap, true)
+}
+
+// chartKindLister is the optional part of a release manager that lists, before the release
+// is read, the kinds of the store chart the snapshot has no list of.
+type chartKindLister interface {
+	ListChartKinds(ctx context.Context, ns string, skip func(kind string) bool) (release.Live, error)
 }
 
 // readObjects lists, in g, each kind of object of the store namespace into snap.

@@ -213,13 +213,15 @@ func TestGetRequestsAreFixed(t *testing.T) {
 		}
 	}
 	// One read of each: the namespace, the credentials Secret, the release records, the seven
-	// kinds the status is judged from, and, for the drift check, one metadata list per kind of
-	// the manifest Get had not listed. Nothing is read twice, and no API discovery is needed.
+	// kinds the status is judged from, and, for the drift check, one metadata list per other
+	// kind of the store chart, made with the others before the release is read. Nothing is
+	// read twice, and no API discovery is needed.
 	ns := " ns=store-s000"
 	want := []string{"get namespaces", "get secrets" + ns,
 		"list deployments" + ns, "list events" + ns, "list ingresses" + ns, "list jobs" + ns,
 		"list persistentvolumeclaims" + ns, "list pods" + ns, "list secrets" + ns + " name=s000,owner=helm", "list statefulsets" + ns,
-		"metadata list configmaps" + ns, "metadata list networkpolicies" + ns, "metadata list services" + ns}
+		"metadata list configmaps" + ns, "metadata list cronjobs" + ns, "metadata list limitranges" + ns,
+		"metadata list networkpolicies" + ns, "metadata list resourcequotas" + ns, "metadata list services" + ns}
 	if strings.Join(first, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Get requests\n%s\nwant\n%s", strings.Join(first, "\n"), strings.Join(want, "\n"))
 	}

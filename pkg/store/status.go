@@ -83,6 +83,9 @@ type Snapshot struct {
 	// Drift lists what of a deployed release the cluster no longer holds as
 	// applied (read by Get only).
 	Drift []release.Drift
+	// chartLive holds the other kinds of the store chart, listed with the kinds above so
+	// that the drift check need not list them after the release is read (Get only).
+	chartLive release.Live
 	// CredentialsMissing says the credentials Secret was looked for and is
 	// not there (false when it exists or was not looked for).
 	CredentialsMissing bool
