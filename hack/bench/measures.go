@@ -180,8 +180,10 @@ func (b *bench) fleetOps(ctx context.Context) error {
 		}
 		helmNames, values[h] = append(helmNames, h), v
 	}
+	for _, s := range names {
+		b.made["store/"+s] = true // before the creates start: together runs them at once
+	}
 	ours, err := together(ctx, names, func(ctx context.Context, s string) error {
-		b.made["store/"+s] = true
 		_, err := b.storectl(ctx, "create", s, "--timeout", "8m")
 		return err
 	})
