@@ -156,8 +156,11 @@ func (e *Engine) change(ctx context.Context, c change) (*ChangeResult, error) {
 	w := e.newWatcher(op.name, watchOptions{workloads: true})
 	defer w.close()
 	p, res, err := e.planChange(ctx, w, c)
-	if err != nil || c.dryRun || res.Unchanged {
+	if err != nil || c.dryRun {
 		return res, err
+	}
+	if res.Unchanged {
+		return res, e.finishUnchanged(ctx, w, op, p, res)
 	}
 	// Objects whose immutable fields the new revision changes are re-created first (the
 	// database StatefulSet of a store made with an older chart), keeping pods and claims.
@@ -234,12 +237,12 @@ func (e *Engine) planChange(ctx context.Context, w *watcher, c change) (*changeP
 		return p, nil, applyErr(ctx, c.name, err)
 	}
 	res := newChangeResult(c, p)
-	if err := e.checkChange(c, p); err != nil {
-		return p, res, err
-	}
 	res.Changes = diffManifests(p.current.Manifest, p.target.Manifest)
 	res.Unchanged = !c.force && p.latest.Status == release.StatusDeployed && len(res.Changes) == 0 &&
 		p.latest.ChartVersion == p.target.ChartVersion && sameValues(p.latest.Values, p.values)
+	if err := e.checkChange(c, p, res.Unchanged); err != nil {
+		return p, res, err
+	}
 	return p, res, nil
 }
 
@@ -253,8 +256,9 @@ func newChangeResult(c change, p *changePlan) *ChangeResult {
 	return res
 }
 
-// checkChange applies the safety rules to a planned change.
-func (e *Engine) checkChange(c change, p *changePlan) error {
+// checkChange applies the safety rules to a planned change. An unchanged one asks for the
+// latest revision again, which is not a change to refuse but one to see through.
+func (e *Engine) checkChange(c change, p *changePlan, unchanged bool) error {
 	st := Compute(p.snap, e.ff)
 	if st.Phase == PhaseDeleting {
 		return terminatingErr(c.name)
@@ -269,7 +273,7 @@ func (e *Engine) checkChange(c change, p *changePlan) error {
 	}
 	// A revision left pending or failed is an earlier change to finish; a settled revision
 	// that does not work would hide whether this change works.
-	if p.latest.Status == release.StatusDeployed && st.Phase != PhaseReady {
+	if p.latest.Status == release.StatusDeployed && st.Phase != PhaseReady && !unchanged {
 		return &Error{Err: ErrRefused, Store: c.name, Reason: ReasonNotReady,
 			Message: fmt.Sprintf("the store is %s (%s)", st.Phase, orDefault(st.Message, st.Reason)), Components: st.Components}
 	}
@@ -363,4 +367,24 @@ func jsonCopy(v map[string]any) (map[string]any, error) {
 		return nil, err
 	}
 	return out, json.Unmarshal(b, &out)
+}
+
+// finishUnchanged sees through a change whose revision is already the latest: nothing when
+// its store is Ready; else (the process that made the revision ended before the store was
+// Ready, now that Helm records a revision deployed once it is applied) it watches the store
+// to Ready, as the change would have.
+func (e *Engine) finishUnchanged(ctx context.Context, w *watcher, op *op, p *changePlan, res *ChangeResult) error {
+	if Compute(p.snap, e.ff).Phase == PhaseReady {
+		return nil
+	}
+	st, err := e.watchReady(ctx, w, op.name, watchRun{deadline: op.deadline, timeout: op.timeout, since: op.start,
+		pt: op.pt, holdsLock: true})
+	res.Store = st
+	if st != nil {
+		res.RevisionAfter = st.Revision
+	}
+	if err != nil {
+		e.recordFailure(op.name, st, err)
+	}
+	return err
 }

@@ -158,6 +158,47 @@ func TestUpgradeRefusesStoreNotReady(t *testing.T) {
 	}
 }
 
+// An upgrade asking for what the latest, deployed revision already is, on a store not Ready
+// yet (the process that made the revision ended before the store was), is not refused: it
+// watches the store to Ready and makes no revision.
+func TestUnchangedUpgradeFinishesAStoreNotReady(t *testing.T) {
+	t.Parallel()
+	env, ctx := readyStore(t, "shop", nil)
+	pods := env.kube.CoreV1().Pods("store-shop")
+	p, err := pods.Get(ctx, "shop-wordpress-abc", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := p.DeepCopy()
+	p.Status.Conditions[1].Status = "False"
+	p.Status.ContainerStatuses[0].Ready = false
+	if _, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.kube.AppsV1().Deployments("store-shop").UpdateStatus(ctx, deploy("shop", 0), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(500*time.Millisecond, func() {
+		cur, err := pods.Get(context.Background(), "shop-wordpress-abc", metav1.GetOptions{})
+		if err != nil {
+			return
+		}
+		cur.Status = ready.Status
+		_, _ = pods.UpdateStatus(context.Background(), cur, metav1.UpdateOptions{})
+		_, _ = env.kube.AppsV1().Deployments("store-shop").UpdateStatus(context.Background(), deploy("shop", 1), metav1.UpdateOptions{})
+	})
+	res, err := env.e.Upgrade(ctx, UpgradeOptions{Name: "shop", Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatalf("Upgrade: %v, want it to wait for the store", err)
+	}
+	if !res.Unchanged || res.Store == nil || res.Store.Phase != PhaseReady {
+		t.Errorf("result %+v, want unchanged and the store Ready", res)
+	}
+	if r, _ := env.rel.Get(ctx, "store-shop", "shop"); r.Revision != 1 {
+		t.Errorf("an unchanged upgrade made revision %d", r.Revision)
+	}
+}
+
 func TestUpgradeDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
 	env, ctx := readyStore(t, "shop", nil)
