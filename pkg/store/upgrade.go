@@ -182,17 +182,26 @@ func (e *Engine) change(ctx context.Context, c change) (*ChangeResult, error) {
 	defer cancelApply()
 	done := e.applyAsync(applyCtx, w, release.ApplyOptions{Name: op.name, Namespace: op.ns, Values: p.values,
 		Timeout: op.timeout, RecoverPending: true})
-	st, err := e.watchReady(ctx, w, op.name, watchRun{deadline: op.deadline, timeout: op.timeout, since: op.start, pt: op.pt,
-		installDone: done, holdsLock: true, unstick: true})
+	err = e.watchChange(ctx, w, op, res, watchRun{installDone: done, unstick: true})
+	if err != nil {
+		cancelApply()
+	}
+	return res, err
+}
+
+// watchChange follows a changed store to Ready into res, recording a failure; run adds to
+// the operation's own deadline, timeout and progress.
+func (e *Engine) watchChange(ctx context.Context, w *watcher, op *op, res *ChangeResult, run watchRun) error {
+	run.deadline, run.timeout, run.since, run.pt, run.holdsLock = op.deadline, op.timeout, op.start, op.pt, true
+	st, err := e.watchReady(ctx, w, op.name, run)
 	res.Store = st
 	if st != nil {
 		res.RevisionAfter = st.Revision
 	}
 	if err != nil {
-		cancelApply()
 		e.recordFailure(op.name, st, err)
 	}
-	return res, err
+	return err
 }
 
 // refusedIfBusy turns "another live process holds the store" into a refusal.
@@ -377,14 +386,5 @@ func (e *Engine) finishUnchanged(ctx context.Context, w *watcher, op *op, p *cha
 	if Compute(p.snap, e.ff).Phase == PhaseReady {
 		return nil
 	}
-	st, err := e.watchReady(ctx, w, op.name, watchRun{deadline: op.deadline, timeout: op.timeout, since: op.start,
-		pt: op.pt, holdsLock: true})
-	res.Store = st
-	if st != nil {
-		res.RevisionAfter = st.Revision
-	}
-	if err != nil {
-		e.recordFailure(op.name, st, err)
-	}
-	return err
+	return e.watchChange(ctx, w, op, res, watchRun{})
 }
