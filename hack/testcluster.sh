@@ -472,10 +472,47 @@ apiserver_stop() {
 	tr '\0' '\n' <"/proc/$pid/cmdline" >"$STATE/kube-apiserver.cmdline"
 	readlink "/proc/$pid/cwd" >"$STATE/kube-apiserver.cwd"
 	# kube-apiserver closes its port at once on SIGTERM but can take a long
-	# while to exit after that; a restart need not wait for it.
+	# while to exit after that; it is killed after a short grace, and the
+	# start waits until it is gone.
 	stop_pid "$pid" 3
+	printf '%s' "$pid" >"$STATE/kube-apiserver.stopped"
 	rm -f "$CLUSTER_DIR/pids/kube-apiserver.pid"
 	log "kube-apiserver (pid $pid) stopped"
+}
+
+# apiserver_port prints the secure port of the kube-apiserver command line
+# saved by apiserver_stop.
+apiserver_port() {
+	sed -n 's/^--secure-port=\([0-9][0-9]*\)$/\1/p' "$STATE/kube-apiserver.cmdline" | head -n 1
+}
+
+# port_free: nothing listens on 127.0.0.1:$1 any more.
+port_free() {
+	! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+}
+
+# apiserver_gone: the stopped kube-apiserver has exited and its port is free,
+# so that the new one can bind it.
+apiserver_gone() {
+	local old port
+	old=$(cat "$STATE/kube-apiserver.stopped" 2>/dev/null) || old=
+	if [[ -n $old ]] && pid_alive "$old"; then
+		kill -KILL "$old" 2>/dev/null || true
+		return 1
+	fi
+	port=$(apiserver_port)
+	[[ -z $port ]] || port_free "$port"
+}
+
+# apiserver_ready_or_dead waits for the started kube-apiserver $1: it
+# succeeds once it serves, fails at once if the process has exited.
+apiserver_ready_or_dead() {
+	local pid=$1
+	until apiserver_ready; do
+		pid_alive "$pid" || return 1
+		((SECONDS < deadline)) || return 2
+		sleep 0.5
+	done
 }
 
 apiserver_start() {
@@ -484,16 +521,34 @@ apiserver_start() {
 		return 0
 	fi
 	[[ -f "$STATE/kube-apiserver.cmdline" ]] || die "kube-apiserver was not stopped by this script; run: $0 down && $0 up"
-	local args=()
+	local args=() attempt pid rc deadline=$((SECONDS + 120))
+	local apilog="$CLUSTER_DIR/logs/kube-apiserver.log"
 	mapfile -t args <"$STATE/kube-apiserver.cmdline"
-	(
-		cd "$(<"$STATE/kube-apiserver.cwd")"
-		setsid "${args[@]}" </dev/null >>"$CLUSTER_DIR/logs/kube-apiserver.log" 2>&1 {lock_fd}>&- &
+	wait_for "the stopped kube-apiserver to exit and free its port" 30 apiserver_gone
+	# A kube-apiserver that exits while starting (a port not yet released by
+	# the kernel, etcd slow to answer under load) is started again rather
+	# than waited on until the deadline.
+	for attempt in 1 2 3; do
+		pid=$(
+			cd "$(<"$STATE/kube-apiserver.cwd")"
+			setsid "${args[@]}" </dev/null >>"$apilog" 2>&1 {lock_fd}>&- &
+			echo "$!"
+		)
 		# kwokctl reads the pid file without a trailing newline.
-		printf '%s' "$!" >"$CLUSTER_DIR/pids/kube-apiserver.pid"
-	)
-	wait_for "kube-apiserver to be ready" 120 apiserver_ready
-	log "kube-apiserver started again (pid $(component_pid kube-apiserver))"
+		printf '%s' "$pid" >"$CLUSTER_DIR/pids/kube-apiserver.pid"
+		rc=0
+		apiserver_ready_or_dead "$pid" || rc=$?
+		if ((rc == 0)); then
+			rm -f "$STATE/kube-apiserver.stopped"
+			log "kube-apiserver started again (pid $pid)"
+			return 0
+		fi
+		((rc == 1)) || die "timed out after 120s waiting for kube-apiserver (pid $pid) to be ready; its log: $apilog"
+		log "kube-apiserver (pid $pid) exited while starting (attempt $attempt); the end of its log:"
+		tail -n 5 "$apilog" | sed 's/^/  /' >&2
+		wait_for "the port of kube-apiserver to be free" 30 apiserver_gone
+	done
+	die "kube-apiserver exited while starting, three times; its log: $apilog"
 }
 
 prune_leases() {
