@@ -11,6 +11,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"sigs.k8s.io/yaml"
 )
 
 // FS holds the chart directory "woocommerce". The all: prefix keeps files whose names start
@@ -61,6 +62,26 @@ func Load() (*chart.Chart, error) {
 		return nil, fmt.Errorf("load embedded chart %s: %w", Name, err)
 	}
 	return c, nil
+}
+
+// Version returns the chart's version and app version from its Chart.yaml, without loading
+// the chart.
+func Version() (version, appVersion string, err error) {
+	b, err := FS.ReadFile(path.Join(Name, "Chart.yaml"))
+	if err != nil {
+		return "", "", fmt.Errorf("read embedded chart %s: %w", Name, err)
+	}
+	var meta struct {
+		Version    string `json:"version"`
+		AppVersion string `json:"appVersion"`
+	}
+	if err := yaml.Unmarshal(b, &meta); err != nil {
+		return "", "", fmt.Errorf("read the Chart.yaml of embedded chart %s: %w", Name, err)
+	}
+	if meta.Version == "" {
+		return "", "", fmt.Errorf("embedded chart %s has no version", Name)
+	}
+	return meta.Version, meta.AppVersion, nil
 }
 
 // Presets returns the names Preset accepts, sorted.

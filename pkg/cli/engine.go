@@ -12,11 +12,11 @@ import (
 
 // newEngine builds the store engine over the embedded chart for one cluster.
 func newEngine(cfg *config.Config, c *kube.Clients, now func() time.Time) (Engine, error) {
-	chart := release.ChartLoader(charts.Load)
+	ho := release.HelmOptions{Client: c.Interface, Getter: c.Getter, Chart: charts.Load, ChartVersion: chartVersion}
 	if testChart != nil {
-		chart = testChart(chart)
+		ho.Chart, ho.ChartVersion = testChart(ho.Chart), nil
 	}
-	rm, err := release.NewHelm(release.HelmOptions{Client: c.Interface, Getter: c.Getter, Chart: chart})
+	rm, err := release.NewHelm(ho)
 	if err != nil {
 		return nil, err
 	}
@@ -34,6 +34,12 @@ func newEngine(cfg *config.Config, c *kube.Clients, now func() time.Time) (Engin
 		}
 	}
 	return store.New(o)
+}
+
+// chartVersion is the embedded chart's version, read without loading the chart.
+func chartVersion() (string, error) {
+	v, _, err := charts.Version()
+	return v, err
 }
 
 // testTimings, when set, shortens the engine's timings (lock lease, fail-fast

@@ -2,12 +2,10 @@ package cli
 
 import (
 	"fmt"
-	"path"
 	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/storectl/storectl/charts"
 	"github.com/storectl/storectl/pkg/output"
@@ -91,16 +89,8 @@ func versionView(b BuildInfo) VersionView {
 // chart is compiled in, so a failure here is a broken build, reported as "unknown".
 func embeddedChart() ChartVersionView {
 	c := ChartVersionView{Name: charts.Name, Version: "unknown", AppVersion: "unknown"}
-	b, err := charts.FS.ReadFile(path.Join(charts.Name, "Chart.yaml"))
-	if err != nil {
-		return c
-	}
-	var meta struct {
-		Version    string `json:"version"`
-		AppVersion string `json:"appVersion"`
-	}
-	if yaml.Unmarshal(b, &meta) == nil && meta.Version != "" {
-		c.Version, c.AppVersion = meta.Version, meta.AppVersion
+	if v, app, err := charts.Version(); err == nil {
+		c.Version, c.AppVersion = v, app
 	}
 	return c
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -106,31 +108,116 @@ func (h *Helm) DriftOf(ctx context.Context, r *Release, live Live) ([]Drift, err
 func manifestObjects(manifest string) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	for _, doc := range splitManifest(manifest) {
-		var head struct {
-			APIVersion string `json:"apiVersion"`
-			Kind       string `json:"kind"`
-			Metadata   struct {
-				Name string `json:"name"`
-			} `json:"metadata"`
+		head, ok := scanHead(doc)
+		if !ok {
+			var h struct {
+				APIVersion string `json:"apiVersion"`
+				Kind       string `json:"kind"`
+				Metadata   struct {
+					Name string `json:"name"`
+				} `json:"metadata"`
+			}
+			if err := yaml.Unmarshal([]byte(doc), &h); err != nil {
+				return nil, err
+			}
+			head = docHead{apiVersion: h.APIVersion, kind: h.Kind, name: h.Metadata.Name}
 		}
-		if err := yaml.Unmarshal([]byte(doc), &head); err != nil {
-			return nil, err
-		}
-		if head.Kind == "" {
+		if head.kind == "" {
 			continue
 		}
 		u := &unstructured.Unstructured{Object: map[string]any{}}
-		if _, whole := driftFields[head.Kind]; whole {
+		if _, whole := driftFields[head.kind]; whole {
 			if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
 				return nil, err
 			}
 		}
-		u.SetAPIVersion(head.APIVersion)
-		u.SetKind(head.Kind)
-		u.SetName(head.Metadata.Name)
+		u.SetAPIVersion(head.apiVersion)
+		u.SetKind(head.kind)
+		u.SetName(head.name)
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// docHead is what the drift check needs of every object of a manifest.
+type docHead struct{ apiVersion, kind, name string }
+
+// scanHead reads the head of a manifest document in the block layout templates render
+// (top-level "apiVersion:" and "kind:", "name:" one level under "metadata:"), without a YAML
+// parser, which on a large manifest costs more than the rest of the drift check. ok is false
+// whenever the document is laid out otherwise or a value is more than a plain or simply
+// quoted scalar; the caller then parses it.
+func scanHead(doc string) (h docHead, ok bool) {
+	inMeta, metaIndent := false, ""
+	for line := range strings.SplitSeq(doc, "\n") {
+		trimmed := strings.TrimLeft(line, " ")
+		if trimmed == "" || trimmed[0] == '#' {
+			continue
+		}
+		indent := line[:len(line)-len(trimmed)]
+		if indent == "" {
+			inMeta = false
+			key, val, found := strings.Cut(trimmed, ":")
+			if !found {
+				if trimmed == "---" {
+					continue
+				}
+				return h, false
+			}
+			switch key {
+			case "apiVersion":
+				if h.apiVersion, ok = plainScalar(val); !ok {
+					return h, false
+				}
+			case "kind":
+				if h.kind, ok = plainScalar(val); !ok {
+					return h, false
+				}
+			case "metadata":
+				if strings.TrimSpace(val) != "" {
+					return h, false // a flow mapping
+				}
+				inMeta, metaIndent = true, ""
+			}
+			continue
+		}
+		if !inMeta {
+			continue
+		}
+		if metaIndent == "" {
+			metaIndent = indent
+		}
+		if indent == metaIndent && strings.HasPrefix(trimmed, "name:") {
+			if h.name, ok = plainScalar(trimmed[len("name:"):]); !ok {
+				return h, false
+			}
+		}
+	}
+	return h, h.apiVersion != "" && h.kind != "" && h.name != ""
+}
+
+// plainScalar returns the value after a key's colon when it is a plain scalar or one quoted
+// without escapes; false for anything a YAML parser must read (anchors, tags, flow
+// collections, block scalars, escapes, comments).
+func plainScalar(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", false
+	}
+	if q := v[0]; q == '"' || q == '\'' {
+		if len(v) < 2 || v[len(v)-1] != q {
+			return "", false
+		}
+		inner := v[1 : len(v)-1]
+		if strings.ContainsAny(inner, "\\\"'") {
+			return "", false
+		}
+		return inner, true
+	}
+	if strings.ContainsAny(v[:1], "&*!|>{}[]%@`,?:-") || strings.Contains(v, " #") || strings.Contains(v, ": ") {
+		return "", false
+	}
+	return v, true
 }
 
 // splitManifest splits a manifest at its "---" document separators, as Helm writes them
@@ -161,7 +248,7 @@ func compare(want *unstructured.Unstructured, live runtime.Object) []Drift {
 	if !compared {
 		return nil
 	}
-	have, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
+	have, err := comparable(live)
 	if err != nil {
 		return nil
 	}
@@ -179,6 +266,40 @@ func compare(want *unstructured.Unstructured, live runtime.Object) []Drift {
 		}
 	}
 	return out
+}
+
+// comparable returns the compared fields of a live workload in the layout of its manifest.
+// The typed workloads the store's reads list are read directly: converting them to
+// unstructured walks every field by reflection, which in a short-lived process costs more
+// than the rest of the check.
+func comparable(live runtime.Object) (map[string]any, error) {
+	var replicas *int32
+	var spec *corev1.PodSpec
+	switch o := live.(type) {
+	case *appsv1.Deployment:
+		replicas, spec = o.Spec.Replicas, &o.Spec.Template.Spec
+	case *appsv1.StatefulSet:
+		replicas, spec = o.Spec.Replicas, &o.Spec.Template.Spec
+	default:
+		return runtime.DefaultUnstructuredConverter.ToUnstructured(live)
+	}
+	containers := func(cs []corev1.Container) []any {
+		out := make([]any, 0, len(cs))
+		for _, c := range cs {
+			out = append(out, map[string]any{"image": c.Image})
+		}
+		return out
+	}
+	top := map[string]any{
+		"template": map[string]any{"spec": map[string]any{
+			"initContainers": containers(spec.InitContainers),
+			"containers":     containers(spec.Containers),
+		}},
+	}
+	if replicas != nil {
+		top["replicas"] = int64(*replicas)
+	}
+	return map[string]any{"spec": top}, nil
 }
 
 func isNil(o runtime.Object) bool {

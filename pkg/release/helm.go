@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,9 @@ type HelmOptions struct {
 	Getter genericclioptions.RESTClientGetter
 	// Chart loads the chart to install; nil means the embedded store chart.
 	Chart ChartLoader
+	// ChartVersion, when set, tells Chart's version without loading it (ChartVersion is
+	// asked of every read of a store).
+	ChartVersion func() (string, error)
 	// Log receives Helm's debug output; nil discards it.
 	Log func(format string, args ...any)
 	// Metadata lists release records without their payload; nil means a
@@ -55,6 +59,8 @@ type Helm struct {
 	getter genericclioptions.RESTClientGetter
 	chart  ChartLoader
 	log    func(format string, args ...any)
+
+	chartVersion func() (string, error)
 
 	// backend replaces the cluster, for tests (see releasetest).
 	backend *Backend
@@ -106,7 +112,7 @@ func NewHelm(o HelmOptions) (*Helm, error) {
 			return nil, fmt.Errorf("release: metadata client: %w", err)
 		}
 	}
-	return &Helm{client: o.Client, meta: o.Metadata, getter: o.Getter, chart: o.Chart, log: orDiscard(o.Log)}, nil
+	return &Helm{client: o.Client, meta: o.Metadata, getter: o.Getter, chart: o.Chart, chartVersion: o.ChartVersion, log: orDiscard(o.Log)}, nil
 }
 
 func orDiscard(f func(string, ...any)) func(string, ...any) {
@@ -311,7 +317,11 @@ func markFailed(cfg *action.Configuration, r *helmrelease.Release, reason string
 
 // Get returns the latest revision of the release.
 func (h *Helm) Get(ctx context.Context, namespace, name string) (*Release, error) {
-	r, err := latest(h.config(ctx, namespace), name)
+	if h.backend != nil {
+		r, err := latest(h.config(ctx, namespace), name)
+		return fromHelm(r), err
+	}
+	r, _, err := h.newestRecord(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
@@ -324,10 +334,25 @@ func (h *Helm) Values(ctx context.Context, namespace, name string, revision int)
 	cfg := h.config(ctx, namespace)
 	var r *helmrelease.Release
 	var err error
-	if revision <= 0 {
+	switch {
+	case revision <= 0 && h.backend == nil:
+		_, raw, err := h.newestRecord(ctx, namespace, name)
+		if err != nil {
+			return nil, err
+		}
+		vals := map[string]any{}
+		if len(raw) > 0 && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &vals); err != nil {
+				return nil, fmt.Errorf("read the values of release %s: %w", name, err)
+			}
+		}
+		return vals, nil
+	case revision <= 0:
 		r, err = latest(cfg, name)
-	} else if r, err = cfg.Releases.Get(name, revision); errors.Is(err, driver.ErrReleaseNotFound) {
-		err = fmt.Errorf("release %s/%s revision %d: %w", namespace, name, revision, ErrNotFound)
+	default:
+		if r, err = cfg.Releases.Get(name, revision); errors.Is(err, driver.ErrReleaseNotFound) {
+			err = fmt.Errorf("release %s/%s revision %d: %w", namespace, name, revision, ErrNotFound)
+		}
 	}
 	if err != nil {
 		return nil, err

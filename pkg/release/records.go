@@ -5,12 +5,14 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strconv"
 
 	"golang.org/x/sync/errgroup"
+	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -35,29 +37,117 @@ var gzipMagic = []byte{0x1f, 0x8b, 0x08}
 // MaxRecordBytes. A Secret that is not a well-formed record is left to Helm,
 // which reports it as it always has.
 func boundRecord(s *corev1.Secret) error {
-	raw, ok := s.Data[releaseKey]
-	if !ok {
-		return nil
+	out, ok, err := recordJSON(s)
+	if err != nil || !ok {
+		return err
+	}
+	s.Data[releaseKey] = []byte(base64.StdEncoding.EncodeToString(out))
+	return nil
+}
+
+// recordJSON returns the JSON of a gzipped release record, decompressed to at most
+// MaxRecordBytes; ok is false for a Secret that is not such a record.
+func recordJSON(s *corev1.Secret) (out []byte, ok bool, err error) {
+	raw, found := s.Data[releaseKey]
+	if !found {
+		return nil, false, nil
 	}
 	b := make([]byte, base64.StdEncoding.DecodedLen(len(raw)))
 	n, err := base64.StdEncoding.Decode(b, raw)
 	if err != nil || n < len(gzipMagic) || !bytes.Equal(b[:len(gzipMagic)], gzipMagic) {
-		return nil
+		return nil, false, nil
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(b[:n]))
 	if err != nil {
-		return nil
+		return nil, false, nil
 	}
-	out, err := io.ReadAll(io.LimitReader(zr, MaxRecordBytes+1))
+	out, err = io.ReadAll(io.LimitReader(zr, MaxRecordBytes+1))
 	if err != nil {
-		return nil
+		return nil, false, nil
 	}
 	if len(out) > MaxRecordBytes {
-		return fmt.Errorf("%w: secret %s/%s decompresses to more than %d MiB; it was not decoded",
+		return nil, false, fmt.Errorf("%w: secret %s/%s decompresses to more than %d MiB; it was not decoded",
 			ErrTooLarge, s.Namespace, s.Name, MaxRecordBytes>>20)
 	}
-	s.Data[releaseKey] = []byte(base64.StdEncoding.EncodeToString(out))
-	return nil
+	return out, true, nil
+}
+
+// recordView is the part of a release record a Release holds. The chart's templates and
+// files, most of a record, are skipped, never decoded.
+type recordView struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace"`
+	Version   int               `json:"version"`
+	Manifest  string            `json:"manifest"`
+	Info      *helmrelease.Info `json:"info"`
+	Chart     *struct {
+		Metadata *chart.Metadata `json:"metadata"`
+	} `json:"chart"`
+	Config json.RawMessage `json:"config"`
+}
+
+// newestRecord reads the latest revision of release name in namespace with one List of its
+// record Secrets (the labels Helm's secret driver queries by), decoding only the record of
+// the highest revision, and of it only what a Release holds. A record that is not gzipped
+// JSON, which Helm's driver would still read, is read by it.
+func (h *Helm) newestRecord(ctx context.Context, namespace, name string) (*helmrelease.Release, json.RawMessage, error) {
+	sel := labelOwner + "=" + ownerHelm + "," + labelName + "=" + name
+	l, err := h.client.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read release history of %s: %w", name, err)
+	}
+	items := newestRecords(l.Items)
+	if len(items) != 1 {
+		if len(items) == 0 {
+			return nil, nil, ErrNotFound
+		}
+		return h.newestByHelm(ctx, namespace, name)
+	}
+	js, ok, err := recordJSON(&items[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	var v recordView
+	if !ok || json.Unmarshal(js, &v) != nil {
+		return h.newestByHelm(ctx, namespace, name)
+	}
+	r := &helmrelease.Release{Name: v.Name, Namespace: v.Namespace, Version: v.Version, Manifest: v.Manifest, Info: v.Info}
+	if v.Chart != nil {
+		r.Chart = &chart.Chart{Metadata: v.Chart.Metadata}
+	}
+	return r, v.Config, nil
+}
+
+// newestByHelm is newestRecord through Helm's own driver, for records it alone reads.
+func (h *Helm) newestByHelm(ctx context.Context, namespace, name string) (*helmrelease.Release, json.RawMessage, error) {
+	r, err := latest(h.config(ctx, namespace), name)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := json.Marshal(r.Config)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the values of release %s: %w", name, err)
+	}
+	return r, cfg, nil
+}
+
+// newestRecords keeps, of release record Secrets, those of the highest revision by their
+// version label. A record without a readable version is kept too, for Helm to judge.
+func newestRecords(items []corev1.Secret) []corev1.Secret {
+	top := -1
+	for i := range items {
+		if v, err := strconv.Atoi(items[i].Labels[labelVersion]); err == nil && v > top {
+			top = v
+		}
+	}
+	out := items[:0]
+	for i := range items {
+		v, err := strconv.Atoi(items[i].Labels[labelVersion])
+		if err != nil || v == top {
+			out = append(out, items[i])
+		}
+	}
+	return out
 }
 
 // Labels Helm's secret driver puts on every record.

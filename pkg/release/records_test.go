@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"reflect"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -37,7 +38,7 @@ func secretsHelm(t *testing.T, extra []corev1.Secret, names ...string) (*Helm, *
 	for _, n := range names {
 		ns := "store-" + n
 		for range 2 {
-			if _, err := mem.Apply(ctx, ApplyOptions{Name: n, Namespace: ns}); err != nil {
+			if _, err := mem.Apply(ctx, ApplyOptions{Name: n, Namespace: ns, Values: map[string]any{"color": "teal"}}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -196,5 +197,60 @@ func TestListLatestReportsUnreadableNamespaces(t *testing.T) {
 	}
 	if readable != 1 || unreadable != 1 {
 		t.Errorf("ListLatest = %+v, want a readable and store-b unreadable", got)
+	}
+}
+
+// Get decodes the latest revision alone: an older record that cannot be decoded is never
+// opened, while History, which reads them all, meets it.
+func TestGetDecodesOnlyTheLatestRevision(t *testing.T) {
+	t.Parallel()
+	old := bomb(t, "store-shop", "shop", MaxRecordBytes+1)
+	old.Name, old.Labels["version"], old.Labels["status"] = "sh.helm.release.v1.shop.v0", "0", "superseded"
+	h, cs, _ := secretsHelm(t, []corev1.Secret{old}, "shop")
+	ctx := context.Background()
+	r, err := h.Get(ctx, "store-shop", "shop")
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if r.Revision != 2 {
+		t.Errorf("Get returned revision %d, want the latest, 2", r.Revision)
+	}
+	if n := len(cs.Actions()); n != 1 {
+		t.Errorf("Get made %d requests, want one list", n)
+	}
+	if _, err := h.History(ctx, "store-shop", "shop"); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("History = %v, want the old record refused as too large (so that Get above did skip it)", err)
+	}
+	if _, err := h.Values(ctx, "store-shop", "shop", 0); err != nil {
+		t.Errorf("Values of the latest revision: %v", err)
+	}
+}
+
+// The latest revision read from its record alone is the one Helm's driver reads.
+func TestGetReadsTheRecordAsHelmDoes(t *testing.T) {
+	t.Parallel()
+	h, _, _ := secretsHelm(t, nil, "shop")
+	ctx := context.Background()
+	got, err := h.Get(ctx, "store-shop", "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr, err := latest(h.config(ctx, "store-shop"), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fromHelm(hr)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Get = %+v\nHelm's driver reads %+v", got, want)
+	}
+	if got.manifest == "" || got.ChartVersion == "" || got.Status == "" || got.LastDeployed.IsZero() {
+		t.Errorf("Get left fields empty: %+v", got)
+	}
+	vals, err := h.Values(ctx, "store-shop", "shop", 0)
+	if err != nil || !reflect.DeepEqual(vals, copyValues(hr.Config)) || vals["color"] != "teal" {
+		t.Errorf("Values = %v, %v; Helm's driver reads %v", vals, err, hr.Config)
+	}
+	if _, err := h.Get(ctx, "store-shop", "other"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get of a release with no records = %v, want ErrNotFound", err)
 	}
 }

@@ -111,6 +111,10 @@ func (h *Helm) Plan(_ context.Context, o ApplyOptions) (*Revision, error) {
 // ChartVersion returns the version of the chart this Manager installs.
 func (h *Helm) ChartVersion() (string, error) {
 	h.versionOnce.Do(func() {
+		if h.chartVersion != nil {
+			h.version, h.versionErr = h.chartVersion()
+			return
+		}
 		ch, err := h.chart()
 		if err != nil {
 			h.versionErr = fmt.Errorf("load chart: %w", err)
