@@ -11,6 +11,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -477,9 +478,12 @@ func kstatusOf(obj runtime.Object, kind string) status.Status {
 	if kind == "Job" {
 		group = "batch"
 	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(withoutPodTemplate(obj))
-	if err != nil {
-		return status.UnknownStatus
+	m, ok := statusFields(obj)
+	if !ok {
+		var err error
+		if m, err = runtime.DefaultUnstructuredConverter.ToUnstructured(withoutPodTemplate(obj)); err != nil {
+			return status.UnknownStatus
+		}
 	}
 	u := &unstructured.Unstructured{Object: m}
 	u.SetAPIVersion(group + "/v1")
@@ -491,22 +495,150 @@ func kstatusOf(obj runtime.Object, kind string) status.Status {
 	return r.Status
 }
 
-// withoutPodTemplate returns a shallow copy of a workload without its pod template, which
-// kstatus does not read and which is most of what the conversion to unstructured, done
-// for every change a watch sees, would copy.
+// statusFields lays out, as their conversion to unstructured would, the fields of a typed
+// workload that kstatus reads. The conversion walks every field of the type by reflection,
+// which in a short-lived process costs more than the rest of judging a store. ok is false
+// for other kinds.
+func statusFields(obj runtime.Object) (m map[string]any, ok bool) {
+	spec, st := map[string]any{}, map[string]any{}
+	var om *metav1.ObjectMeta
+	var observed int64
+	switch o := obj.(type) {
+	case *appsv1.StatefulSet:
+		om, observed = &o.ObjectMeta, o.Status.ObservedGeneration
+		statefulSetFields(o, spec, st)
+	case *appsv1.Deployment:
+		om, observed = &o.ObjectMeta, o.Status.ObservedGeneration
+		deploymentFields(o, spec, st)
+	case *batchv1.Job:
+		om = &o.ObjectMeta
+		jobFields(o, spec, st)
+	default:
+		return nil, false
+	}
+	meta := map[string]any{}
+	if om.Generation != 0 {
+		meta["generation"] = om.Generation
+	}
+	if om.DeletionTimestamp != nil {
+		meta["deletionTimestamp"] = om.DeletionTimestamp.UTC().Format(time.RFC3339)
+	}
+	if observed != 0 {
+		st["observedGeneration"] = observed
+	}
+	return map[string]any{"metadata": meta, "spec": spec, "status": st}, true
+}
+
+// setInt sets key to *v as the conversion does: absent when v is nil.
+func setInt(into map[string]any, key string, v *int32) {
+	if v != nil {
+		into[key] = int64(*v)
+	}
+}
+
+// setNonZero sets key to v as the conversion does for an omitempty field: absent when 0.
+func setNonZero(into map[string]any, key string, v int32) {
+	if v != 0 {
+		into[key] = int64(v)
+	}
+}
+
+func setNonEmpty(into map[string]any, key, v string) {
+	if v != "" {
+		into[key] = v
+	}
+}
+
+func statefulSetFields(o *appsv1.StatefulSet, spec, st map[string]any) {
+	setInt(spec, "replicas", o.Spec.Replicas)
+	us := map[string]any{}
+	setNonEmpty(us, "type", string(o.Spec.UpdateStrategy.Type))
+	if ru := o.Spec.UpdateStrategy.RollingUpdate; ru != nil {
+		r := map[string]any{}
+		setInt(r, "partition", ru.Partition)
+		us["rollingUpdate"] = r
+	}
+	spec["updateStrategy"] = us
+	st["replicas"] = int64(o.Status.Replicas)
+	setNonZero(st, "readyReplicas", o.Status.ReadyReplicas)
+	setNonZero(st, "currentReplicas", o.Status.CurrentReplicas)
+	setNonZero(st, "updatedReplicas", o.Status.UpdatedReplicas)
+	setNonEmpty(st, "currentRevision", o.Status.CurrentRevision)
+	setNonEmpty(st, "updateRevision", o.Status.UpdateRevision)
+	var conds []any
+	for _, c := range o.Status.Conditions {
+		conds = append(conds, condition(string(c.Type), string(c.Status), c.Reason, c.Message))
+	}
+	setConditions(st, conds)
+}
+
+func deploymentFields(o *appsv1.Deployment, spec, st map[string]any) {
+	setInt(spec, "replicas", o.Spec.Replicas)
+	setInt(spec, "progressDeadlineSeconds", o.Spec.ProgressDeadlineSeconds)
+	setNonZero(st, "replicas", o.Status.Replicas)
+	setNonZero(st, "updatedReplicas", o.Status.UpdatedReplicas)
+	setNonZero(st, "readyReplicas", o.Status.ReadyReplicas)
+	setNonZero(st, "availableReplicas", o.Status.AvailableReplicas)
+	var conds []any
+	for _, c := range o.Status.Conditions {
+		conds = append(conds, condition(string(c.Type), string(c.Status), c.Reason, c.Message))
+	}
+	setConditions(st, conds)
+}
+
+func jobFields(o *batchv1.Job, spec, st map[string]any) {
+	setInt(spec, "parallelism", o.Spec.Parallelism)
+	setInt(spec, "completions", o.Spec.Completions)
+	setNonZero(st, "succeeded", o.Status.Succeeded)
+	setNonZero(st, "active", o.Status.Active)
+	setNonZero(st, "failed", o.Status.Failed)
+	if o.Status.StartTime != nil {
+		st["startTime"] = o.Status.StartTime.UTC().Format(time.RFC3339)
+	}
+	var conds []any
+	for _, c := range o.Status.Conditions {
+		conds = append(conds, condition(string(c.Type), string(c.Status), c.Reason, c.Message))
+	}
+	setConditions(st, conds)
+}
+
+func setConditions(st map[string]any, conds []any) {
+	if conds != nil {
+		st["conditions"] = conds
+	}
+}
+
+func condition(typ, status, reason, message string) map[string]any {
+	c := map[string]any{"type": typ, "status": status}
+	if reason != "" {
+		c["reason"] = reason
+	}
+	if message != "" {
+		c["message"] = message
+	}
+	return c
+}
+
+// withoutPodTemplate returns a shallow copy of a workload without its pod template and its
+// managed fields, which kstatus does not read and which are most of what the conversion to
+// unstructured, done for every change a watch sees, would copy (managed fields through a
+// JSON round trip each).
 func withoutPodTemplate(obj runtime.Object) runtime.Object {
 	switch o := obj.(type) {
 	case *appsv1.StatefulSet:
 		c := *o
 		c.Spec.Template = corev1.PodTemplateSpec{}
+		c.ManagedFields = nil
 		return &c
 	case *appsv1.Deployment:
 		c := *o
 		c.Spec.Template = corev1.PodTemplateSpec{}
+		c.ManagedFields = nil
 		return &c
 	case *batchv1.Job:
 		c := *o
 		c.Spec.Template = corev1.PodTemplateSpec{}
+		c.ManagedFields = nil
 		return &c
 	}
 	return obj
