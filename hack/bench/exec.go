@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"strings"
-	"syscall"
 	"time"
 )
 
 // runResult is one run of a tool.
 type runResult struct {
 	wall   time.Duration
-	rssKiB int64
+	rssKiB int64 // peak resident set size, as the launcher saw it
 	exited time.Time
 	stdout string
 }
@@ -23,16 +23,25 @@ func (b *bench) run(ctx context.Context, kubeconfig, bin string, args ...string)
 }
 
 func (b *bench) runEnv(ctx context.Context, kubeconfig string, extra []string, bin string, args ...string) (runResult, error) {
-	cmd := b.command(ctx, kubeconfig, extra, bin, args...)
+	cmd := b.command(ctx, kubeconfig, extra, b.launcher, append([]string{bin}, args...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return runResult{}, err
+	}
+	defer rd.Close()
+	cmd.ExtraFiles = []*os.File{wr}
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
+	_ = wr.Close()
 	r := runResult{wall: time.Since(start), exited: time.Now(), stdout: out.String()}
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.rssKiB = ru.Maxrss
-		}
+	// The launcher's own report is exact: the tool's wall time, its peak memory and its exit.
+	var wallNS, rss, exitNS int64
+	if _, serr := fmt.Fscan(rd, &wallNS, &rss, &exitNS); serr == nil {
+		r.wall, r.rssKiB, r.exited = time.Duration(wallNS), rss, time.Unix(0, exitNS)
+	} else if err == nil {
+		err = fmt.Errorf("the launcher reported nothing: %w", serr)
 	}
 	if err != nil {
 		name := bin[strings.LastIndex(bin, "/")+1:]

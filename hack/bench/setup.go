@@ -15,19 +15,21 @@ import (
 
 // bench holds what every measure needs.
 type bench struct {
-	o      options
-	root   string // the repository
-	dir    string // scratch: audit log, config, helm's caches, values files
-	bin    string // storectl
-	helm   string // the helm CLI
-	chart  string // the chart storectl embeds, as a directory helm installs
-	kcfg   string // kubeconfig of the cluster
-	env    []string
-	client kubernetes.Interface
-	finish *finishWatcher
-	proxy  *countingProxy
-	res    *results
-	prefix string
+	o    options
+	root string // the repository
+	dir  string // scratch: audit log, config, helm's caches, values files
+	bin  string // storectl
+	// launcher runs each measured tool and reports its time and peak memory (hack/bench/launch)
+	launcher string
+	helm     string // the helm CLI
+	chart    string // the chart storectl embeds, as a directory helm installs
+	kcfg     string // kubeconfig of the cluster
+	env      []string
+	client   kubernetes.Interface
+	finish   *finishWatcher
+	proxy    *countingProxy
+	res      *results
+	prefix   string
 	// made lists every store and helm release the bench made, by kind, for cleanup on a
 	// cluster that is not private.
 	made map[string]bool
@@ -59,6 +61,9 @@ func setUp(ctx context.Context, o options) (*bench, func(), error) {
 			undo[i]()
 		}
 		_ = os.RemoveAll(dir)
+	}
+	if b.launcher, err = buildLauncher(ctx, root, dir); err != nil {
+		return nil, cleanup, err
 	}
 	if b.bin, err = buildStorectl(ctx, root, dir); err != nil {
 		return nil, cleanup, err
@@ -116,6 +121,18 @@ func repoRoot() (string, error) {
 		return "", fmt.Errorf("run the bench inside the storectl module (go env GOMOD = %q)", mod)
 	}
 	return filepath.Dir(mod), nil
+}
+
+// buildLauncher builds the launcher every tool is run through (hack/bench/launch).
+func buildLauncher(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "launch")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./hack/bench/launch")
+	cmd.Dir, cmd.Stderr = root, os.Stderr
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build the launcher: %w", err)
+	}
+	return bin, nil
 }
 
 // buildStorectl builds storectl as a release is built.
