@@ -10,6 +10,8 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 )
 
@@ -54,12 +56,17 @@ func (e *Engine) leaseLive(l *coordinationv1.Lease) bool {
 // tryLock makes one attempt; ok=false with holder set means another live
 // process holds it, with holder empty means a lost race (retry).
 // tryLock takes or renews the Lease and returns it as written; nil and the holder's name
-// when another live process holds it.
-func (e *Engine) tryLock(ctx context.Context, ns, name string, dur time.Duration) (held *coordinationv1.Lease, holder string, err error) {
+// when another live process holds it. cur, when not nil, is the Lease as a watch last
+// delivered it: tryLock then judges it without reading it again, and sends a request only
+// when it looks free. seen is the Lease as judged, for waitLease to watch from.
+func (e *Engine) tryLock(ctx context.Context, ns, name string, dur time.Duration, cur *coordinationv1.Lease) (held *coordinationv1.Lease, holder string, seen *coordinationv1.Lease, err error) {
 	leases := e.kube.CoordinationV1().Leases(ns)
 	now := metav1.NewMicroTime(e.now())
 	secs := int32(min((dur+time.Second-1)/time.Second, math.MaxInt32)) //nolint:gosec // clamped to MaxInt32
-	l, err := leases.Get(ctx, name, metav1.GetOptions{})
+	l := cur.DeepCopy()
+	if l == nil {
+		l, err = leases.Get(ctx, name, metav1.GetOptions{})
+	}
 	if apierrors.IsNotFound(err) {
 		nl := &coordinationv1.Lease{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{LabelManagedBy: ManagedBy}},
@@ -68,25 +75,26 @@ func (e *Engine) tryLock(ctx context.Context, ns, name string, dur time.Duration
 		}
 		created, err := leases.Create(ctx, nl, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
-			return nil, "", nil
+			return nil, "", nil, nil
 		}
-		return created, "", err
+		return created, "", nil, err
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if h := ptr.Deref(l.Spec.HolderIdentity, ""); h != e.holder && e.leaseLive(l) {
-		return nil, h, nil
+		return nil, h, l, nil
 	}
+	seen = l.DeepCopy()
 	l.Spec.HolderIdentity = ptr.To(e.holder)
 	l.Spec.LeaseDurationSeconds = ptr.To(secs)
 	l.Spec.AcquireTime, l.Spec.RenewTime = &now, &now
 	l.Spec.LeaseTransitions = ptr.To(ptr.Deref(l.Spec.LeaseTransitions, 0) + 1)
 	updated, err := leases.Update(ctx, l, metav1.UpdateOptions{})
 	if apierrors.IsConflict(err) {
-		return nil, "", nil
+		return nil, "", seen, nil
 	}
-	return updated, "", err
+	return updated, "", nil, err
 }
 
 // retryAfter is how long a process waits before it tries a held lease again, jittered so
@@ -102,12 +110,19 @@ func retryAfter(lease string) time.Duration {
 
 // lock acquires a lease, retrying for up to wait, and keeps renewing it
 // until release. A holder that is still alive after wait means ErrBusy.
+//
+// A process that finds the lease held watches it rather than polling: it learns of the
+// release as soon as the API server records it, and judges the holder's renewals without a
+// request, so that twenty processes waiting for the create lease do not flood the API
+// server with reads while one of them creates its namespace.
 func (e *Engine) lock(ctx context.Context, store, ns, name string, dur, wait time.Duration) (*heldLock, error) {
 	deadline := time.Now().Add(wait)
+	w := &leaseWatch{e: e, ns: ns, name: name}
+	defer w.stop()
 	var holder string
-	var held *coordinationv1.Lease
+	var held, cur *coordinationv1.Lease
 	for {
-		l, h, err := e.tryLock(ctx, ns, name, dur)
+		l, h, seen, err := e.tryLock(ctx, ns, name, dur, cur)
 		if err != nil {
 			return nil, clusterErr(ctx, store, "acquire lock "+ns+"/"+name, err)
 		}
@@ -122,17 +137,106 @@ func (e *Engine) lock(ctx context.Context, store, ns, name string, dur, wait tim
 			return nil, &Error{Err: ErrBusy, Store: store, Reason: ReasonLocked,
 				Message: fmt.Sprintf("lease %s/%s is held by %s", ns, name, holder)}
 		}
-		// Jittered so that many contenders do not retry in lockstep.
-		select {
-		case <-ctx.Done():
+		if cur = w.next(ctx, seen, deadline); ctx.Err() != nil {
 			return nil, stopped(ctx, store, "waiting for lock "+ns+"/"+name+" held by "+holder)
-		case <-time.After(retryAfter(name)):
 		}
 	}
 	rctx, stop := context.WithCancel(context.Background())
 	hl := &heldLock{e: e, ns: ns, name: name, stop: stop, done: make(chan struct{}), holder: e.holder, lease: held}
 	go hl.renew(rctx, dur)
 	return hl, nil
+}
+
+// leaseWatch is a waiter's watch on one Lease, opened at the first wait.
+type leaseWatch struct {
+	e        *Engine
+	ns, name string
+	w        watch.Interface
+	failed   bool // the watch could not be opened or ended: poll instead
+}
+
+// next waits until the Lease changes, or until it would expire, and returns it as the
+// watch delivered it; nil means read it again. Without a watch (none allowed, or none yet
+// possible because no version of the Lease was seen) it waits a jittered pause.
+func (lw *leaseWatch) next(ctx context.Context, seen *coordinationv1.Lease, deadline time.Time) *coordinationv1.Lease {
+	if lw.w == nil && !lw.failed && seen != nil && seen.ResourceVersion != "" {
+		w, err := lw.e.kube.CoordinationV1().Leases(lw.ns).Watch(ctx, metav1.ListOptions{
+			FieldSelector:   fields.OneTermEqualSelector("metadata.name", lw.name).String(),
+			ResourceVersion: seen.ResourceVersion,
+		})
+		if err != nil {
+			lw.failed = true
+		} else {
+			lw.w = w
+		}
+	}
+	if lw.w == nil {
+		pause(ctx, retryAfter(lw.name))
+		return nil
+	}
+	// Woken by a change, or when the lease as last seen would run out (a holder that died
+	// writes nothing), or at the deadline.
+	wake := time.Until(deadline)
+	if seen != nil && seen.Spec.RenewTime != nil {
+		d := time.Duration(ptr.Deref(seen.Spec.LeaseDurationSeconds, 0)) * time.Second
+		wake = min(wake, seen.Spec.RenewTime.Add(d).Sub(lw.e.now())+10*time.Millisecond)
+	}
+	t := time.NewTimer(max(wake, time.Millisecond))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-t.C:
+		return seen
+	case ev, ok := <-lw.w.ResultChan():
+		l, live := lw.latest(ev, ok)
+		if !live {
+			lw.stop()
+			lw.failed = true
+		}
+		return l
+	}
+}
+
+// latest returns the newest Lease among ev and the events already queued behind it, so
+// that a waiter that fell behind tries the current state once, not each past one. live is
+// false when the watch ended.
+func (lw *leaseWatch) latest(ev watch.Event, ok bool) (*coordinationv1.Lease, bool) {
+	var last *coordinationv1.Lease
+	for {
+		if !ok || ev.Type == watch.Error {
+			return nil, false
+		}
+		switch l, _ := ev.Object.(*coordinationv1.Lease); {
+		case l == nil || l.Name != lw.name:
+			// Not this Lease (a client that does not filter by name).
+		case ev.Type == watch.Deleted:
+			last = nil // read again: the Lease is to be created
+		default:
+			last = l
+		}
+		select {
+		case ev, ok = <-lw.w.ResultChan():
+		default:
+			return last, true
+		}
+	}
+}
+
+func (lw *leaseWatch) stop() {
+	if lw.w != nil {
+		lw.w.Stop()
+		lw.w = nil
+	}
+}
+
+func pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 func (hl *heldLock) renew(ctx context.Context, dur time.Duration) {
@@ -145,7 +249,7 @@ func (hl *heldLock) renew(ctx context.Context, dur time.Duration) {
 			return
 		case <-t.C:
 			rctx, cancel := context.WithTimeout(ctx, dur/3)
-			if l, _, _ := hl.e.tryLock(rctx, hl.ns, hl.name, dur); l != nil {
+			if l, _, _, _ := hl.e.tryLock(rctx, hl.ns, hl.name, dur, nil); l != nil {
 				hl.lease = l
 			}
 			cancel()
