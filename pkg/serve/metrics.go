@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,10 @@ type metrics struct {
 	operations *prometheus.CounterVec
 	durations  *prometheus.HistogramVec
 	failures   *prometheus.CounterVec
+	// requests and latency are the HTTP side, by route pattern (never the path: a store's
+	// name is not a label) and status code.
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
 }
 
 func newMetrics(version, chartVersion string, f *fleet) *metrics {
@@ -40,6 +45,15 @@ func newMetrics(version, chartVersion string, f *fleet) *metrics {
 			Name: "storectl_provision_failures_total",
 			Help: "Creates that did not succeed, by reason (ImagePullBackOff, Timeout, LimitReached, ...).",
 		}, []string{"reason"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "storectl_http_requests_total",
+			Help: "HTTP requests answered, by route pattern (such as \"GET /api/stores/{name}\") and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "storectl_http_request_duration_seconds",
+			Help:    "How long HTTP requests took to answer, by route pattern; event streams, open for as long as their client listens, are left out.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "storectl_build_info",
@@ -52,7 +66,7 @@ func newMetrics(version, chartVersion string, f *fleet) *metrics {
 		chartVersion = "unknown"
 	}
 	build.WithLabelValues(version, chartVersion, runtime.Version()).Set(1)
-	m.reg.MustRegister(m.operations, m.durations, m.failures, build, storesCollector{f: f},
+	m.reg.MustRegister(m.operations, m.durations, m.failures, m.requests, m.latency, build, storesCollector{f: f},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, op := range []string{"create", "delete"} {
 		for _, oc := range []string{audit.OutcomeSucceeded, audit.OutcomeFailed, audit.OutcomeInterrupted} {
@@ -64,6 +78,17 @@ func newMetrics(version, chartVersion string, f *fleet) *metrics {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// answered counts one HTTP request. route is the pattern that matched ("" when none did).
+func (m *metrics) answered(route string, code int, took time.Duration, stream bool) {
+	if route == "" {
+		route = "unmatched"
+	}
+	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	if !stream {
+		m.latency.WithLabelValues(route).Observe(took.Seconds())
+	}
 }
 
 // ended counts one operation that ended.

@@ -41,8 +41,10 @@ func (s *Server) routeTable() []route {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	streams := map[string]bool{}
 	for _, rt := range s.routeTable() {
 		mux.Handle(rt.pattern, s.guard(rt))
+		streams[rt.pattern] = rt.stream
 	}
 	if s.opts.Web != nil {
 		files := http.FileServerFS(s.opts.Web)
@@ -55,7 +57,7 @@ func (s *Server) routes() http.Handler {
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		mux.Handle(m+" /api/", s.guard(route{public: true, handler: s.handleNoRoute}))
 	}
-	return s.logRequests(mux)
+	return s.logRequests(mux, streams)
 }
 
 // setPageHeaders are the dashboard's: its own files only, no inline script, no framing.
@@ -140,8 +142,9 @@ func (r *statusRecorder) Flush() {
 	}
 }
 
-// logRequests writes one JSON line per request: never its headers, so no token.
-func (s *Server) logRequests(next http.Handler) http.Handler {
+// logRequests writes one JSON line per request (never its headers, so no token) and counts
+// it in the metrics by the route pattern the mux matched, which it sets on the request.
+func (s *Server) logRequests(next http.Handler, streams map[string]bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
@@ -149,11 +152,13 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
+		took := time.Since(start)
+		s.metrics.answered(r.Pattern, rec.status, took, streams[r.Pattern])
 		level := s.log.Info
 		if strings.HasPrefix(r.URL.Path, "/livez") || strings.HasPrefix(r.URL.Path, "/readyz") {
 			level = s.log.Debug
 		}
 		level("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"durationMs", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
+			"durationMs", took.Milliseconds(), "remote", r.RemoteAddr)
 	})
 }

@@ -625,3 +625,40 @@ func assertCounter(t *testing.T, h *harness, name string, labels map[string]stri
 		t.Errorf("%s%v = %v (present %v), want %v", name, labels, got, ok, want)
 	}
 }
+
+// Every request is counted by the route pattern it matched and its status, never by its
+// path, so that a store's name never becomes a label.
+func TestHTTPMetricsByRoute(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	for range 3 {
+		h.do(t, "GET", "/api/stores", "")
+	}
+	h.do(t, "GET", "/api/stores/nosuch", "")
+	h.do(t, "GET", "/api/stores/other", "")
+	fams, err := servetest.ParseMetrics(string(h.do(t, "GET", "/metrics", "").Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		route, code string
+		want        float64
+	}{
+		{"GET /api/stores", "200", 3},
+		{"GET /api/stores/{name}", "404", 2},
+	} {
+		if got, ok := servetest.Value(fams, "storectl_http_requests_total", map[string]string{"route": c.route, "code": c.code}); !ok || got != c.want {
+			t.Errorf("storectl_http_requests_total{route=%q,code=%q} = %v (present %v), want %v", c.route, c.code, got, ok, c.want)
+		}
+	}
+	if n, ok := servetest.Value(fams, "storectl_http_request_duration_seconds", map[string]string{"route": "GET /api/stores"}); !ok || n != 3 {
+		t.Errorf("duration samples of GET /api/stores = %v (present %v), want 3", n, ok)
+	}
+	for _, m := range fams["storectl_http_requests_total"].GetMetric() {
+		for _, lp := range m.GetLabel() {
+			if strings.Contains(lp.GetValue(), "nosuch") || strings.Contains(lp.GetValue(), "other") {
+				t.Errorf("a label carries a path: %s=%s", lp.GetName(), lp.GetValue())
+			}
+		}
+	}
+}
