@@ -356,9 +356,30 @@ func TestServeTokensAndRateLimit(t *testing.T) {
 	if res := s.do("GET", "/api/stores", ""); res.Status != http.StatusOK {
 		t.Errorf("a read past the limit: %d", res.Status)
 	}
+	// The token is rotated in the file; SIGHUP makes the server read it at once.
+	_, _ = rand.Read(b)
+	rotated := hex.EncodeToString(b)
+	if err := os.WriteFile(tokens, []byte("ci-bot:"+rotated+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the server to reload its tokens", func() bool {
+		return strings.Contains(s.p.stderr.String(), `"msg":"tokens reloaded"`)
+	})
+	if res := s.do("GET", "/api/stores", ""); res.Status != http.StatusUnauthorized {
+		t.Errorf("the rotated-out token after SIGHUP: %d, want 401", res.Status)
+	}
+	s.c.Token = rotated
+	if res := s.do("GET", "/api/stores", ""); res.Status != http.StatusOK {
+		t.Errorf("the new token after SIGHUP: %d %s", res.Status, res.Body)
+	}
 	r.signal(s.p, syscall.SIGTERM)
-	if strings.Contains(s.p.stderr.String(), token) {
-		t.Error("the server logged its token")
+	for _, tok := range []string{token, rotated} {
+		if strings.Contains(s.p.stderr.String(), tok) {
+			t.Error("the server logged a token")
+		}
 	}
 }
 

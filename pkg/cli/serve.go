@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,8 +54,9 @@ next create or 'storectl wait' to finish.
 Without --token-file the server listens only on localhost, 127.0.0.1 or ::1 and
 answers only requests addressed to those names. Any other address needs
 --token-file: one token a line, "name:token" (the name is the caller in the audit
-log) or a bare token. --read-only serves GET requests only. Logs are JSON lines on
-stderr.`,
+log) or a bare token. The file is read again every 30 seconds and on SIGHUP, so
+tokens rotate without a restart. --read-only serves GET requests only. Logs are
+JSON lines on stderr.`,
 		Example: `  # The dashboard and API on this machine, at http://127.0.0.1:8080
   storectl serve
 
@@ -102,7 +106,33 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
+	// SIGHUP reads the token file again at once (it is also read every tokenCheckEvery).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			_, _ = srv.ReloadTokens()
+		}
+	}()
 	return srv.Run(ctx)
+}
+
+// tokenCheckEvery is how often serve reads its token file again, so that a rotated token
+// file (a mounted Secret updates in place) takes effect without a restart or a signal.
+const tokenCheckEvery = 30 * time.Second
+
+// readTokens reads and parses the token file.
+func readTokens(path string) (map[string]string, error) {
+	data, err := input.ReadFile(path, "token file", maxTokenFile)
+	if err != nil {
+		return nil, withHint(err, "give --token-file a readable file of name:token lines")
+	}
+	tokens, err := serve.ParseTokens(data)
+	if err != nil {
+		return nil, &UsageError{Err: fmt.Errorf("%s: %w", path, err), Cmd: "storectl serve"}
+	}
+	return tokens, nil
 }
 
 // serveOptions wires the server to the factory's engine, cluster, audit log and the CLI's
@@ -110,14 +140,13 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 func serveOptions(ctx context.Context, opts *ServeOptions) (serve.Options, error) {
 	f := opts.Factory
 	var tokens map[string]string
+	var reload func() (map[string]string, error)
 	if opts.TokenFile != "" {
-		data, err := input.ReadFile(opts.TokenFile, "token file", maxTokenFile)
-		if err != nil {
-			return serve.Options{}, withHint(err, "give --token-file a readable file of name:token lines")
+		var err error
+		if tokens, err = readTokens(opts.TokenFile); err != nil {
+			return serve.Options{}, err
 		}
-		if tokens, err = serve.ParseTokens(data); err != nil {
-			return serve.Options{}, &UsageError{Err: fmt.Errorf("%s: %w", opts.TokenFile, err), Cmd: "storectl serve"}
-		}
+		reload = func() (map[string]string, error) { return readTokens(opts.TokenFile) }
 	}
 	timeout, err := f.timeout(opts.Timeout)
 	if err != nil {
@@ -143,7 +172,8 @@ func serveOptions(ctx context.Context, opts *ServeOptions) (serve.Options, error
 		AuditJSON:     func(recs []audit.Record) any { return newAuditList(recs) },
 		ExitCode:      ExitCode, Explain: explain, Hint: hintOf,
 		Web:    web.Files,
-		Listen: opts.Listen, Tokens: tokens, ReadOnly: opts.ReadOnly, MaxConcurrent: opts.MaxConcurrent,
+		Listen: opts.Listen, Tokens: tokens, ReloadTokens: reload, TokenCheckEvery: tokenCheckEvery,
+		ReadOnly: opts.ReadOnly, MaxConcurrent: opts.MaxConcurrent,
 		RateLimit: opts.RateLimit, ShutdownGrace: opts.ShutdownGrace, Timeout: timeout,
 		Version: f.Build.Version, ChartVersion: embeddedChart().Version,
 		Log: slog.New(slog.NewJSONHandler(f.IOStreams.ErrOut, nil)),

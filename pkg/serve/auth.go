@@ -92,6 +92,23 @@ func newAuthenticator(listen string, tokens map[string]string) (*authenticator, 
 	return a, nil
 }
 
+// same says b accepts the same tokens under the same names.
+func (a *authenticator) same(b *authenticator) bool {
+	if b == nil || len(a.digests) != len(b.digests) {
+		return false
+	}
+	have := map[[32]byte]string{}
+	for i, d := range b.digests {
+		have[d] = b.names[i]
+	}
+	for i, d := range a.digests {
+		if n, ok := have[d]; !ok || n != a.names[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func (a *authenticator) mode() string {
 	if len(a.digests) == 0 {
 		return "none (loopback)"

@@ -99,11 +99,12 @@ func (s *Server) guard(rt route) http.Handler {
 // admit refuses a request before any work: a foreign Host on a server without tokens, a
 // missing or wrong token, a change to a read-only server.
 func (s *Server) admit(r *http.Request, rt route) (string, error) {
-	if len(s.auth.digests) == 0 && !localHost(r.Host) {
+	auth := s.auth.Load()
+	if len(auth.digests) == 0 && !localHost(r.Host) {
 		return "", &requestError{status: http.StatusForbidden, exitCode: 7,
 			detail: fmt.Sprintf("host %q is not this machine: a server without --token-file answers only localhost, 127.0.0.1 and ::1", r.Host)}
 	}
-	caller := s.auth.caller(r)
+	caller := auth.caller(r)
 	if !rt.public && caller == "" {
 		return "", &requestError{status: http.StatusUnauthorized, exitCode: 7,
 			detail: "a valid bearer token is required (Authorization: Bearer <token>)",

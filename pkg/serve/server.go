@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -72,9 +74,14 @@ type Options struct {
 	Listen string
 	// Tokens maps each accepted bearer token to its name; empty means no authentication,
 	// which only a loopback listener allows.
-	Tokens        map[string]string
-	ReadOnly      bool
-	MaxConcurrent int
+	Tokens map[string]string
+	// ReloadTokens, when set, reads the token file again: on ReloadTokens calls (the CLI's
+	// SIGHUP) and every TokenCheckEvery, so that tokens rotate, a mounted Secret's included,
+	// without a restart. It is only used when Tokens is not empty.
+	ReloadTokens    func() (map[string]string, error)
+	TokenCheckEvery time.Duration
+	ReadOnly        bool
+	MaxConcurrent   int
 	// RateLimit is the mutating requests per minute per client; 0 means no limit.
 	RateLimit     int
 	ShutdownGrace time.Duration
@@ -97,8 +104,12 @@ type Server struct {
 	ops     *runner
 	metrics *metrics
 	limiter *limiter
-	auth    *authenticator
+	auth    atomic.Pointer[authenticator]
 	handler http.Handler
+	// reloadMu serialises token reloads; lastReloadErr is the last failure logged, so that
+	// a file broken for an hour is reported once, not at every check.
+	reloadMu      sync.Mutex
+	lastReloadErr string
 }
 
 // New checks the options and builds the server; Run serves.
@@ -128,12 +139,65 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, log: o.Log, auth: auth, limiter: newLimiter(o.RateLimit, o.Now)}
+	s := &Server{opts: o, log: o.Log, limiter: newLimiter(o.RateLimit, o.Now)}
+	s.auth.Store(auth)
 	s.fleet = newFleet(o.Engine, o.Kube, o.Log)
 	s.ops = newRunner(o.MaxConcurrent, s.fleet)
 	s.metrics = newMetrics(o.Version, o.ChartVersion, s.fleet)
 	s.handler = s.routes()
 	return s, nil
+}
+
+func (s *Server) reloads() bool {
+	return s.opts.ReloadTokens != nil && len(s.opts.Tokens) > 0
+}
+
+// ReloadTokens reads the token file again and, when it holds another set of tokens, serves
+// those from the next request on; requests already admitted go on. A file that cannot be
+// read or parsed leaves the tokens in force and is reported (its tokens never are).
+// changed says the tokens in force changed.
+func (s *Server) ReloadTokens() (changed bool, err error) {
+	if !s.reloads() {
+		return false, nil
+	}
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	tokens, err := s.opts.ReloadTokens()
+	if err == nil && len(tokens) == 0 {
+		err = errors.New("token file holds no token")
+	}
+	if err != nil {
+		if msg := err.Error(); msg != s.lastReloadErr {
+			s.lastReloadErr = msg
+			s.log.Warn("token file not reloaded; the tokens in force stay", "error", msg)
+		}
+		return false, err
+	}
+	s.lastReloadErr = ""
+	next, err := newAuthenticator(s.opts.Listen, tokens)
+	if err != nil {
+		return false, err
+	}
+	if next.same(s.auth.Load()) {
+		return false, nil
+	}
+	s.auth.Store(next)
+	s.log.Info("tokens reloaded", "tokens", len(next.digests))
+	return true, nil
+}
+
+// checkTokens reloads the token file every interval until ctx ends.
+func (s *Server) checkTokens(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, _ = s.ReloadTokens()
+		}
+	}
 }
 
 // Handler returns the server's HTTP handler, for tests.
@@ -167,7 +231,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return streams },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	s.log.Info("listening", "address", ln.Addr().String(), "auth", s.auth.mode(), "readOnly", s.opts.ReadOnly,
+	if s.reloads() && s.opts.TokenCheckEvery > 0 {
+		go s.checkTokens(streams, s.opts.TokenCheckEvery)
+	}
+	s.log.Info("listening", "address", ln.Addr().String(), "auth", s.auth.Load().mode(), "readOnly", s.opts.ReadOnly,
 		"maxConcurrent", s.opts.MaxConcurrent, "rateLimitPerMinute", s.opts.RateLimit)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
