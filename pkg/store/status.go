@@ -565,11 +565,9 @@ func statefulSetFields(o *appsv1.StatefulSet, spec, st map[string]any) {
 	setNonZero(st, "updatedReplicas", o.Status.UpdatedReplicas)
 	setNonEmpty(st, "currentRevision", o.Status.CurrentRevision)
 	setNonEmpty(st, "updateRevision", o.Status.UpdateRevision)
-	var conds []any
-	for _, c := range o.Status.Conditions {
-		conds = append(conds, condition(string(c.Type), string(c.Status), c.Reason, c.Message))
-	}
-	setConditions(st, conds)
+	setConditions(st, o.Status.Conditions, func(c appsv1.StatefulSetCondition) []string {
+		return []string{string(c.Type), string(c.Status), c.Reason, c.Message}
+	})
 }
 
 func deploymentFields(o *appsv1.Deployment, spec, st map[string]any) {
@@ -579,11 +577,9 @@ func deploymentFields(o *appsv1.Deployment, spec, st map[string]any) {
 	setNonZero(st, "updatedReplicas", o.Status.UpdatedReplicas)
 	setNonZero(st, "readyReplicas", o.Status.ReadyReplicas)
 	setNonZero(st, "availableReplicas", o.Status.AvailableReplicas)
-	var conds []any
-	for _, c := range o.Status.Conditions {
-		conds = append(conds, condition(string(c.Type), string(c.Status), c.Reason, c.Message))
-	}
-	setConditions(st, conds)
+	setConditions(st, o.Status.Conditions, func(c appsv1.DeploymentCondition) []string {
+		return []string{string(c.Type), string(c.Status), c.Reason, c.Message}
+	})
 }
 
 func jobFields(o *batchv1.Job, spec, st map[string]any) {
@@ -595,28 +591,27 @@ func jobFields(o *batchv1.Job, spec, st map[string]any) {
 	if o.Status.StartTime != nil {
 		st["startTime"] = o.Status.StartTime.UTC().Format(time.RFC3339)
 	}
-	var conds []any
-	for _, c := range o.Status.Conditions {
-		conds = append(conds, condition(string(c.Type), string(c.Status), c.Reason, c.Message))
-	}
-	setConditions(st, conds)
+	setConditions(st, o.Status.Conditions, func(c batchv1.JobCondition) []string {
+		return []string{string(c.Type), string(c.Status), c.Reason, c.Message}
+	})
 }
 
-func setConditions(st map[string]any, conds []any) {
-	if conds != nil {
-		st["conditions"] = conds
+// setConditions lays out a workload's conditions as kstatus reads them: type, status,
+// reason and message (the last two left out when empty, as the conversion does). fields
+// gives those four of one condition.
+func setConditions[C any](st map[string]any, cs []C, fields func(C) []string) {
+	if len(cs) == 0 {
+		return
 	}
-}
-
-func condition(typ, status, reason, message string) map[string]any {
-	c := map[string]any{"type": typ, "status": status}
-	if reason != "" {
-		c["reason"] = reason
+	out := make([]any, 0, len(cs))
+	for _, c := range cs {
+		f := fields(c)
+		m := map[string]any{"type": f[0], "status": f[1]}
+		setNonEmpty(m, "reason", f[2])
+		setNonEmpty(m, "message", f[3])
+		out = append(out, m)
 	}
-	if message != "" {
-		c["message"] = message
-	}
-	return c
+	st["conditions"] = out
 }
 
 // withoutPodTemplate returns a shallow copy of a workload without its pod template and its
