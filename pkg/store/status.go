@@ -331,7 +331,7 @@ func componentStatus(s Snapshot, name string, ff FailFast) (Component, *Failure)
 	if f := podFailure(s, pods, ff); f != nil {
 		return fail(f)
 	}
-	if f := createFailure(s, name, pods); f != nil {
+	if f := createFailure(s, name, pods, ff); f != nil {
 		return fail(f)
 	}
 	if !s.Partial && name != ComponentIngress {
@@ -802,7 +802,7 @@ func imageOf(p *corev1.Pod, container string) string {
 
 // createFailure finds a controller that cannot create its pods (Pod Security
 // or ResourceQuota rejection): a FailedCreate event while no pod exists.
-func createFailure(s Snapshot, comp string, pods []corev1.Pod) *Failure {
+func createFailure(s Snapshot, comp string, pods []corev1.Pod, ff FailFast) *Failure {
 	if len(pods) > 0 || comp == ComponentIngress {
 		return nil
 	}
@@ -820,7 +820,7 @@ func createFailure(s Snapshot, comp string, pods []corev1.Pod) *Failure {
 		if comp == ComponentSetup && currentJob(s) == nil {
 			continue
 		}
-		if claimExists(s, ev.Message) {
+		if claim, exists := refusedClaim(s, ev.Message); exists || claim != "" && s.Now.Sub(firstEventTime(ev)) < ff.VolumeGrace {
 			continue
 		}
 		return &Failure{Reason: "FailedCreate", Message: fmt.Sprintf("%s %s cannot create pods: %s", k, ev.InvolvedObject.Name, ev.Message),
@@ -953,19 +953,33 @@ func describeDrift(ds []release.Drift) string {
 // createClaimRE finds the claim a StatefulSet failed to create in its event message.
 var createClaimRE = regexp.MustCompile(`Create Claim (\S+) for Pod`)
 
-// claimExists reports whether a StatefulSet's FailedCreate is about a claim that exists
-// after all: a controller whose cache lags tries to create a claim again, and the quota,
-// which admission checks first, refuses the duplicate. The controller sees the claim on its
-// next sync, so this is no failure.
-func claimExists(s Snapshot, msg string) bool {
+// refusedClaim returns the claim a StatefulSet's FailedCreate is about ("" when it is about a
+// pod), and whether that claim exists after all. A controller whose cache lags tries to
+// create a claim again, and the quota, which admission checks first, refuses the duplicate;
+// the controller sees the claim on its next sync, so this is no failure. The store's own
+// reads can lag the same way (the event may arrive before the claim), so a refusal about a
+// claim not seen yet counts only once it has lasted VolumeGrace: a real quota refusal
+// outlasts it, a duplicate's claim shows up.
+func refusedClaim(s Snapshot, msg string) (claim string, exists bool) {
 	m := createClaimRE.FindStringSubmatch(msg)
 	if m == nil {
-		return false
+		return "", false
 	}
 	for _, c := range s.PVCs {
 		if c.Name == m[1] && c.DeletionTimestamp == nil {
-			return true
+			return m[1], true
 		}
 	}
-	return false
+	return m[1], false
+}
+
+// firstEventTime is when an event was first seen.
+func firstEventTime(ev corev1.Event) time.Time {
+	switch {
+	case !ev.FirstTimestamp.IsZero():
+		return ev.FirstTimestamp.Time
+	case !ev.EventTime.IsZero():
+		return ev.EventTime.Time
+	}
+	return ev.CreationTimestamp.Time
 }

@@ -97,6 +97,13 @@ func TestCompute(t *testing.T) {
 			s.PVCs = nil
 			s.Events = []corev1.Event{*warning("shop", "StatefulSet", "shop-mariadb", "FailedCreate", `Create Claim data-shop-mariadb-0 for Pod shop-mariadb-0 in StatefulSet shop-mariadb failed error: persistentvolumeclaims "data-shop-mariadb-0" is forbidden: exceeded quota: shop, requested: persistentvolumeclaims=1, used: persistentvolumeclaims=2, limited: persistentvolumeclaims=2`, t0.Add(time.Second))}
 		}, phase: PhaseFailed, reason: "FailedCreate", failedComp: ComponentDatabase, msg: "exceeded quota"},
+		{name: "quota refusing a claim not seen yet waits for the volume grace", mutate: func(s *Snapshot) {
+			// The store's own reads may show the refusal of a duplicate before the claim.
+			s.StatefulSets = []appsv1.StatefulSet{*sts("shop", 0)}
+			s.Pods = s.Pods[1:]
+			s.PVCs = nil
+			s.Events = []corev1.Event{*warning("shop", "StatefulSet", "shop-mariadb", "FailedCreate", `Create Claim data-shop-mariadb-0 for Pod shop-mariadb-0 in StatefulSet shop-mariadb failed error: persistentvolumeclaims "data-shop-mariadb-0" is forbidden: exceeded quota: shop, requested: persistentvolumeclaims=1, used: persistentvolumeclaims=2, limited: persistentvolumeclaims=2`, t0.Add(58*time.Second))}
+		}, phase: PhaseProvisioning},
 		{name: "quota refusing a claim a lagging controller creates again is no failure", mutate: func(s *Snapshot) {
 			s.StatefulSets = []appsv1.StatefulSet{*sts("shop", 0)}
 			s.Pods = s.Pods[1:]
