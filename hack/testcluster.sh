@@ -44,6 +44,11 @@ readonly CLUSTER_DIR="$KWOK_HOME/clusters/$CLUSTER"
 readonly KUBECONFIG_PATH="$CLUSTER_DIR/kubeconfig.yaml"
 readonly LEASES="$STATE/leases"
 readonly EPHEMERAL="$STATE/started-for-tests"
+# PORTS_LOCK is one for the machine, whatever the state directory: kwokctl picks the ports
+# of a new sandbox among the free ones, so a sandbox being created must not run while
+# another has its kube-apiserver stopped, whose port is free until it starts again.
+readonly PORTS_LOCK="${TMPDIR:-/tmp}/storectl-testcluster-ports.lock"
+readonly PORTS_HOLDER="$STATE/ports-holder.pid"
 
 readonly ETCD="$CACHE/etcd-$ETCD_VERSION/etcd"
 readonly KWOK="$CACHE/kwok-$KWOK_VERSION/kwok"
@@ -363,6 +368,8 @@ up_locked() {
 	log "starting $CLUSTER (state in $STATE)"
 	mkdir -p "$STATE" "$LEASES"
 	write_kwokctl_config
+	exec {ports_fd}>>"$PORTS_LOCK"
+	flock -w 600 "$ports_fd" || die "another sandbox has held $PORTS_LOCK for 10 minutes"
 	if ! "$KWOKCTL" create cluster \
 		--name "$CLUSTER" \
 		--config "$STATE/kwokctl.yaml" \
@@ -375,11 +382,14 @@ up_locked() {
 		--kwok-controller-binary "$KWOK" \
 		--kube-authorization=true \
 		--kube-admission=true \
-		--wait 2m >"$STATE/kwokctl.log" 2>&1 {lock_fd}>&-; then
+		--wait 2m >"$STATE/kwokctl.log" 2>&1 {lock_fd}>&- {ports_fd}>&-; then
 		tail -n 30 "$STATE/kwokctl.log" >&2
 		die "kwokctl could not create the cluster; see $STATE/kwokctl.log"
 	fi
 	wait_for "kube-apiserver to be ready" 120 apiserver_ready
+	# Every component listens now: its ports are taken.
+	flock -u "$ports_fd"
+	exec {ports_fd}>&-
 	wait_for "the Stage resource" 60 kctl wait --for condition=established --timeout=5s crd/stages.kwok.x-k8s.io
 	apply_stages
 	kctl apply -f "$MANIFESTS/cluster.yaml" >/dev/null
@@ -413,6 +423,7 @@ stop_pid() {
 
 down_locked() {
 	local pids=() pid f
+	release_ports
 	if pid=$(provisioner_pid); then
 		stop_pid "$pid"
 	fi
@@ -465,9 +476,32 @@ status() {
 	[[ $state == running ]]
 }
 
+# hold_ports takes PORTS_LOCK in a process of its own, which keeps it from `apiserver stop`
+# to `apiserver start` (at most 10 minutes, should the start never come).
+hold_ports() {
+	local ready="$STATE/ports-holder.ready"
+	rm -f "$ready"
+	# shellcheck disable=SC2016 # expanded by the inner shell, from its arguments
+	setsid flock -w 600 "$PORTS_LOCK" bash -c 'echo "$$" >"$1"; touch "$2"; exec sleep 600' holder "$PORTS_HOLDER" "$ready" \
+		</dev/null >/dev/null 2>&1 {lock_fd}>&- &
+	wait_for "the machine's port lock ($PORTS_LOCK)" 600 test -f "$ready"
+}
+
+release_ports() {
+	local pid
+	if [[ -f $PORTS_HOLDER ]]; then
+		pid=$(<"$PORTS_HOLDER")
+		if [[ $pid =~ ^[0-9]+$ ]]; then
+			kill "$pid" 2>/dev/null || true
+		fi
+		rm -f "$PORTS_HOLDER" "$STATE/ports-holder.ready"
+	fi
+}
+
 apiserver_stop() {
 	local pid
 	pid=$(component_pid kube-apiserver) || die "kube-apiserver is not running"
+	hold_ports
 	# Remember exactly how kwokctl started it, to start it again the same way.
 	tr '\0' '\n' <"/proc/$pid/cmdline" >"$STATE/kube-apiserver.cmdline"
 	readlink "/proc/$pid/cwd" >"$STATE/kube-apiserver.cwd"
@@ -518,8 +552,11 @@ apiserver_ready_or_dead() {
 apiserver_start() {
 	if component_pid kube-apiserver >/dev/null; then
 		wait_for "kube-apiserver to be ready" 120 apiserver_ready
+		release_ports
 		return 0
 	fi
+	# However the start ends, the machine's port lock is let go.
+	trap 'release_ports; flock -u "$lock_fd" 2>/dev/null || true' EXIT
 	[[ -f "$STATE/kube-apiserver.cmdline" ]] || die "kube-apiserver was not stopped by this script; run: $0 down && $0 up"
 	local args=() attempt pid rc deadline=$((SECONDS + 120))
 	local apilog="$CLUSTER_DIR/logs/kube-apiserver.log"
@@ -540,6 +577,7 @@ apiserver_start() {
 		apiserver_ready_or_dead "$pid" || rc=$?
 		if ((rc == 0)); then
 			rm -f "$STATE/kube-apiserver.stopped"
+			release_ports
 			log "kube-apiserver started again (pid $pid)"
 			return 0
 		fi
