@@ -522,7 +522,9 @@ apiserver_port() {
 
 # port_free: nothing listens on 127.0.0.1:$1 any more.
 port_free() {
-	! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+	# Captured, not piped into grep -q: under pipefail an early grep exit would let a
+	# SIGPIPE'd ss read as "free".
+	[[ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]
 }
 
 # apiserver_gone: the stopped kube-apiserver has exited and its port is free,

@@ -2,7 +2,6 @@ package release
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -317,11 +316,7 @@ func markFailed(cfg *action.Configuration, r *helmrelease.Release, reason string
 
 // Get returns the latest revision of the release.
 func (h *Helm) Get(ctx context.Context, namespace, name string) (*Release, error) {
-	if h.backend != nil {
-		r, err := latest(h.config(ctx, namespace), name)
-		return fromHelm(r), err
-	}
-	r, _, err := h.newestRecord(ctx, namespace, name)
+	r, err := h.newestRecord(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
@@ -331,28 +326,12 @@ func (h *Helm) Get(ctx context.Context, namespace, name string) (*Release, error
 // Values returns the values a revision was applied with (revision 0: the latest), as the
 // caller passed them, without the chart's defaults.
 func (h *Helm) Values(ctx context.Context, namespace, name string, revision int) (map[string]any, error) {
-	cfg := h.config(ctx, namespace)
 	var r *helmrelease.Release
 	var err error
-	switch {
-	case revision <= 0 && h.backend == nil:
-		_, raw, err := h.newestRecord(ctx, namespace, name)
-		if err != nil {
-			return nil, err
-		}
-		vals := map[string]any{}
-		if len(raw) > 0 && string(raw) != "null" {
-			if err := json.Unmarshal(raw, &vals); err != nil {
-				return nil, fmt.Errorf("read the values of release %s: %w", name, err)
-			}
-		}
-		return vals, nil
-	case revision <= 0:
-		r, err = latest(cfg, name)
-	default:
-		if r, err = cfg.Releases.Get(name, revision); errors.Is(err, driver.ErrReleaseNotFound) {
-			err = fmt.Errorf("release %s/%s revision %d: %w", namespace, name, revision, ErrNotFound)
-		}
+	if revision <= 0 {
+		r, err = h.newestRecord(ctx, namespace, name)
+	} else if r, err = h.config(ctx, namespace).Releases.Get(name, revision); errors.Is(err, driver.ErrReleaseNotFound) {
+		err = fmt.Errorf("release %s/%s revision %d: %w", namespace, name, revision, ErrNotFound)
 	}
 	if err != nil {
 		return nil, err

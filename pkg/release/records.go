@@ -83,52 +83,43 @@ type recordView struct {
 	Chart     *struct {
 		Metadata *chart.Metadata `json:"metadata"`
 	} `json:"chart"`
-	Config json.RawMessage `json:"config"`
+	Config map[string]any `json:"config"`
 }
 
 // newestRecord reads the latest revision of release name in namespace with one List of its
 // record Secrets (the labels Helm's secret driver queries by), decoding only the record of
-// the highest revision, and of it only what a Release holds. A record that is not gzipped
-// JSON, which Helm's driver would still read, is read by it.
-func (h *Helm) newestRecord(ctx context.Context, namespace, name string) (*helmrelease.Release, json.RawMessage, error) {
+// the highest revision, and of it only what a Release holds and its values. A record that
+// is not gzipped JSON, which Helm's driver would still read, is read by it.
+func (h *Helm) newestRecord(ctx context.Context, namespace, name string) (*helmrelease.Release, error) {
+	if h.backend != nil {
+		return latest(h.config(ctx, namespace), name)
+	}
 	sel := labelOwner + "=" + ownerHelm + "," + labelName + "=" + name
 	l, err := h.client.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
-		return nil, nil, fmt.Errorf("read release history of %s: %w", name, err)
+		return nil, fmt.Errorf("read release history of %s: %w", name, err)
 	}
 	items := newestRecords(l.Items)
-	if len(items) != 1 {
-		if len(items) == 0 {
-			return nil, nil, ErrNotFound
-		}
-		return h.newestByHelm(ctx, namespace, name)
+	switch len(items) {
+	case 0:
+		return nil, ErrNotFound
+	case 1:
+	default:
+		return latest(h.config(ctx, namespace), name)
 	}
 	js, ok, err := recordJSON(&items[0])
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var v recordView
 	if !ok || json.Unmarshal(js, &v) != nil {
-		return h.newestByHelm(ctx, namespace, name)
+		return latest(h.config(ctx, namespace), name)
 	}
-	r := &helmrelease.Release{Name: v.Name, Namespace: v.Namespace, Version: v.Version, Manifest: v.Manifest, Info: v.Info}
+	r := &helmrelease.Release{Name: v.Name, Namespace: v.Namespace, Version: v.Version, Manifest: v.Manifest, Info: v.Info, Config: v.Config}
 	if v.Chart != nil {
 		r.Chart = &chart.Chart{Metadata: v.Chart.Metadata}
 	}
-	return r, v.Config, nil
-}
-
-// newestByHelm is newestRecord through Helm's own driver, for records it alone reads.
-func (h *Helm) newestByHelm(ctx context.Context, namespace, name string) (*helmrelease.Release, json.RawMessage, error) {
-	r, err := latest(h.config(ctx, namespace), name)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg, err := json.Marshal(r.Config)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read the values of release %s: %w", name, err)
-	}
-	return r, cfg, nil
+	return r, nil
 }
 
 // newestRecords keeps, of release record Secrets, those of the highest revision by their
