@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -150,24 +149,12 @@ func (s *server) events(path string) <-chan sseEvent {
 	go func() {
 		defer close(ch)
 		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		var ev sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "event: "):
-				ev.kind = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "data: "):
-				ev.data = strings.TrimPrefix(line, "data: ")
-			case line == "" && ev.kind != "":
-				if err := s.c.V.CheckSchema(schemas[ev.kind], []byte(ev.data)); err != nil {
-					ch <- sseEvent{kind: "invalid", data: err.Error()}
-				}
-				ch <- ev
-				ev = sseEvent{}
+		servetest.ReadEvents(resp.Body, func(kind, data string) {
+			if err := s.c.V.CheckSchema(schemas[kind], []byte(data)); err != nil {
+				ch <- sseEvent{kind: "invalid", data: err.Error()}
 			}
-		}
+			ch <- sseEvent{kind: kind, data: data}
+		})
 	}()
 	return ch
 }

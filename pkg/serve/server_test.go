@@ -573,21 +573,7 @@ func readEvents(resp *http.Response) <-chan sse {
 	ch := make(chan sse, 16)
 	go func() {
 		defer close(ch)
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		var ev sse
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "event: "):
-				ev.kind = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "data: "):
-				ev.data = strings.TrimPrefix(line, "data: ")
-			case line == "" && ev.kind != "":
-				ch <- ev
-				ev = sse{}
-			}
-		}
+		servetest.ReadEvents(resp.Body, func(kind, data string) { ch <- sse{kind: kind, data: data} })
 	}()
 	return ch
 }
